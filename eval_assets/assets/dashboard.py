@@ -1,0 +1,45 @@
+"""eval_dashboard: one page across configs (latest run of each, trends), refreshed after each evaluation run."""
+
+import datetime as dt
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from eval_assets import warehouse as wh
+from eval_assets.assets.common import open_warehouse
+from eval_assets.assets.partitions import WAREHOUSE_POOL
+from eval_assets.assets.report import write_atomically
+from eval_assets.reporting.charts import render_dashboard
+from eval_assets.resources import EvalProject
+
+LATEST_RUNS_SQL = """
+    SELECT r.eval_date, r.config_name, r.model_id, r.model_version, r.n_examples, r.n_errors, r.cost_usd,
+           (SELECT count(*) FROM gate_results g WHERE g.eval_date = r.eval_date AND g.config_name = r.config_name
+              AND NOT g.passed AND g.severity = 'error') AS gates_failed
+    FROM latest_runs r ORDER BY r.config_name
+"""
+
+
+@dg.asset(
+    deps=["eval_report"],
+    group_name="dashboard",
+    kinds={"duckdb", "html"},
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+)
+def eval_dashboard(project: EvalProject, warehouse: DuckDBResource) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
+    """Cross-config dashboard (data/runs/dashboard.html): latest run per config and trend charts."""
+    with open_warehouse(warehouse) as conn:
+        history = wh.sql_frame(
+            conn, "SELECT eval_date, config_name, metric, tag, value, n FROM metrics ORDER BY eval_date"
+        )
+        latest = wh.sql_frame(conn, LATEST_RUNS_SQL)
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    path = project.dashboard_path()
+    write_atomically(path, render_dashboard(history, latest_runs=latest, generated_at=generated))
+    return dg.MaterializeResult(
+        metadata={
+            "dashboard": dg.MetadataValue.path(str(path.resolve())),
+            "configs": dg.MetadataValue.int(latest.height),
+        }
+    )

@@ -1,0 +1,191 @@
+"""run_metrics: per-scorer and per-tag metrics, operational figures, and deltas against the baseline."""
+
+import datetime as dt
+import json
+from collections import Counter
+from typing import Any
+
+import dagster as dg
+import duckdb
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from eval_assets import warehouse as wh
+from eval_assets.assets.common import (
+    float_metadata,
+    lineage,
+    open_warehouse,
+    plan_or_fail,
+    require_upstream,
+    stage_asset,
+)
+from eval_assets.assets.partitions import partition_cell
+from eval_assets.resources import EvalProject
+from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped, gate_failures
+from eval_assets.scoring.metrics import ComparedMetric, MetricValue, compare, response_metrics, scorer_metrics
+
+
+def baseline_metrics(conn: duckdb.DuckDBPyConnection, baseline: tuple[str, dt.date] | None) -> list[MetricValue]:
+    """The metrics stored for the baseline partition (empty without a baseline)."""
+    if baseline is None:
+        return []
+    frame = wh.read_partition(conn, "metrics", baseline[1], baseline[0])
+    return [MetricValue(r["metric"], r["tag"], r["value"], r["n"]) for r in frame.iter_rows(named=True)]
+
+
+def comparison_rows(
+    comparisons: list[ScorerComparison], baseline: tuple[str, dt.date], keys: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One comparisons row per scorer and tag."""
+    return [
+        {
+            **keys,
+            "scorer": c.scorer,
+            "tag": c.tag,
+            "kind": c.comparison.kind,
+            "baseline_config": baseline[0],
+            "baseline_date": baseline[1],
+            "n": c.comparison.n,
+            "baseline_value": c.comparison.baseline,
+            "current_value": c.comparison.current,
+            "delta": c.comparison.delta,
+            "ci_low": c.comparison.ci_low,
+            "ci_high": c.comparison.ci_high,
+            "p_value": c.comparison.p_value,
+            "flipped_to_fail": len(c.comparison.flipped_to_fail),
+            "flipped_to_pass": len(c.comparison.flipped_to_pass),
+            "regression": c.regression,
+            "gated": c.gated,
+        }
+        for c in comparisons
+    ]
+
+
+def flip_rows(
+    comparisons: list[ScorerComparison],
+    baseline: tuple[str, dt.date],
+    current: pl.DataFrame,
+    previous: pl.DataFrame,
+    keys: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One flips row per example whose verdict changed, with both answers and both explanations."""
+    now = {(r["dataset"], r["example_id"], r["scorer"]): r for r in current.iter_rows(named=True)}
+    then = {(r["dataset"], r["example_id"], r["scorer"]): r for r in previous.iter_rows(named=True)}
+    rows = []
+    for scorer, (dataset, example_id), direction in flipped(comparisons):
+        mine, theirs = now.get((dataset, example_id, scorer), {}), then.get((dataset, example_id, scorer), {})
+        rows.append(
+            {
+                **keys,
+                "dataset": dataset,
+                "example_id": example_id,
+                "scorer": scorer,
+                "direction": direction,
+                "baseline_config": baseline[0],
+                "baseline_date": baseline[1],
+                "baseline_output": theirs.get("output_text"),
+                "current_output": mine.get("output_text"),
+                "baseline_detail": theirs.get("detail"),
+                "current_detail": mine.get("detail"),
+            }
+        )
+    return rows
+
+
+def scores_with_outputs(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: dt.date) -> pl.DataFrame:
+    """A partition's scores with the answers they judged."""
+    return wh.sql_frame(
+        conn,
+        "SELECT s.*, r.output_text FROM scores s JOIN responses r USING (eval_date, config_name, dataset, example_id) "
+        "WHERE s.eval_date = $d AND s.config_name = $c",
+        {"d": eval_date, "c": config_name},
+    )
+
+
+def metric_rows(compared: list[ComparedMetric], baseline: dt.date | None, keys: dict[str, Any]) -> list[dict[str, Any]]:
+    """One metrics row per (metric, tag)."""
+    return [
+        {
+            **keys,
+            "metric": m.metric,
+            "tag": m.tag,
+            "value": m.value,
+            "n": m.n,
+            "baseline_date": baseline,
+            "baseline_value": m.baseline_value,
+            "delta": m.delta,
+        }
+        for m in compared
+    ]
+
+
+def headline_metadata(compared: list[ComparedMetric]) -> dict[str, Any]:
+    """Overall metrics as floats, so the Dagster UI can plot them across partitions."""
+    return {m.metric: float_metadata(m.value) for m in compared if m.tag is None and m.value is not None}
+
+
+def run_metrics(
+    context: dg.AssetExecutionContext, project: EvalProject, warehouse: DuckDBResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
+    """Pass rates and means per scorer and tag, error rate, latency, tokens and cost, with deltas."""
+    eval_date, config_name = partition_cell(context)
+    plan = plan_or_fail(project, config_name)
+    with open_warehouse(warehouse) as conn:
+        require_upstream(conn, "scores", eval_date, config_name, "example_scores")
+        scores = wh.read_partition(conn, "scores", eval_date, config_name)
+        responses = wh.read_partition(conn, "responses", eval_date, config_name)
+        verdicts = wh.read_partition(conn, "judge_verdicts", eval_date, config_name)
+        pinned = plan.config.config.baseline
+        baseline = wh.resolve_baseline(
+            conn, config_name, eval_date, pinned_config=pinned.config, pinned_date=pinned.date
+        )
+        previous = baseline_metrics(conn, baseline)
+        current_scores = scores_with_outputs(conn, config_name, eval_date)
+        baseline_scores = scores_with_outputs(conn, *baseline) if baseline else current_scores.clear()
+    current = [*scorer_metrics(scores), *response_metrics(responses, verdicts)]
+    compared = compare(current, previous)
+    keys = lineage(context, plan, eval_date, project.git_sha())
+    comparisons = compare_runs(current_scores, baseline_scores, policy=plan.config.config.regression)
+    versions = Counter(v for v in responses.get_column("model_version").to_list() if v)
+    cost = next((m.value for m in compared if m.metric == "cost_usd" and m.tag is None), None)
+    run_row = {
+        **keys,
+        "model_id": plan.config.config.model.id,
+        "model_version": versions.most_common(1)[0][0] if versions else None,
+        "dataset_hashes_json": json.dumps({n: d.content_hash for n, d in plan.datasets.items()}, sort_keys=True),
+        "prompt_hashes_json": json.dumps({n: r.content_hash for n, r in plan.rubrics.items()}, sort_keys=True),
+        "n_examples": responses.height,
+        "n_errors": responses.filter(pl.col("error_type").is_not_null()).height,
+        "cost_usd": cost,
+        "baseline_date": baseline[1] if baseline else None,
+        "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    }
+    with open_warehouse(warehouse) as conn:
+        wh.replace_partition(
+            conn,
+            eval_date,
+            config_name,
+            {
+                "metrics": wh.frame("metrics", metric_rows(compared, baseline[1] if baseline else None, keys)),
+                "runs": wh.frame("runs", [run_row]),
+                "comparisons": wh.frame(
+                    "comparisons", comparison_rows(comparisons, baseline, keys) if baseline else []
+                ),
+                "flips": wh.frame(
+                    "flips", flip_rows(comparisons, baseline, current_scores, baseline_scores, keys) if baseline else []
+                ),
+            },
+        )
+    return dg.MaterializeResult(
+        metadata={
+            **headline_metadata(compared),
+            "baseline": f"{baseline[0]} {baseline[1]}" if baseline else "none (first run)",
+            "regressions": dg.MetadataValue.int(len(gate_failures(comparisons))),
+            "metric_rows": dg.MetadataValue.int(len(compared)),
+        }
+    )
+
+
+def build_run_metrics(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The run_metrics asset over the given partitions."""
+    return stage_asset(run_metrics, partitions, deps=["example_scores"])

@@ -1,0 +1,375 @@
+"""eval_report: Markdown + HTML report and raw outputs on disk; the config's thresholds as checks."""
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from eval_assets import warehouse as wh
+from eval_assets.assets.common import (
+    float_metadata,
+    open_warehouse,
+    plan_or_fail,
+    require_upstream,
+    stage_asset,
+)
+from eval_assets.assets.partitions import partition_cell
+from eval_assets.config import RegressionPolicy, Threshold
+from eval_assets.project import EvalPlan
+from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
+from eval_assets.reporting.charts import figures_html, trend_figures
+from eval_assets.reporting.html import render_html
+from eval_assets.reporting.markdown import render_markdown
+from eval_assets.reporting.model import ComparisonLine, FlipLine, GateLine, RunSummary
+from eval_assets.resources import EvalProject
+from eval_assets.scoring.gates import GateOutcome, evaluate_thresholds
+from eval_assets.scoring.metrics import ComparedMetric
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file so readers never see half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def run_summary(plan: EvalPlan, run: Mapping[str, object]) -> RunSummary:
+    """The report header from the stored runs row."""
+    baseline = run["baseline_date"]
+    return RunSummary(
+        config_name=plan.config.name,
+        eval_date=str(run["eval_date"]),
+        description=plan.config.config.description,
+        model_id=str(run["model_id"]),
+        model_version=run["model_version"] if isinstance(run["model_version"], str) else None,
+        run_id=str(run["run_id"]),
+        git_sha=str(run["git_sha"]),
+        config_hash=str(run["config_hash"]),
+        dataset_hashes=json.loads(str(run["dataset_hashes_json"])),
+        prompt_hashes=json.loads(str(run["prompt_hashes_json"])),
+        baseline_date=str(baseline) if baseline else None,
+        n_examples=int(run["n_examples"]),  # type: ignore[call-overload]
+        n_errors=int(run["n_errors"]),  # type: ignore[call-overload]
+        cost_usd=run["cost_usd"] if isinstance(run["cost_usd"], float) else None,
+        simulated=str(run["model_id"]).startswith("offline/"),
+    )
+
+
+def gate_outcomes(thresholds: Sequence[Threshold], metrics: pl.DataFrame) -> list[GateOutcome]:
+    """The config's thresholds judged against the stored metrics."""
+    compared = [
+        ComparedMetric(r["metric"], r["tag"], r["value"], r["n"], r["baseline_value"])
+        for r in metrics.iter_rows(named=True)
+    ]
+    return evaluate_thresholds(thresholds, compared)
+
+
+def threshold_check_results(
+    check_names: Sequence[str], outcomes: Sequence[GateOutcome], config_name: str
+) -> list[dg.AssetCheckResult]:
+    """One result per declared threshold check; a check this config does not set passes as 'not configured'."""
+    by_name = {o.threshold.check_name: o for o in outcomes}
+    results = []
+    for name in check_names:
+        outcome = by_name.get(name)
+        if outcome is None:
+            results.append(
+                dg.AssetCheckResult(
+                    check_name=name,
+                    passed=True,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"configured": False},
+                    description=f"config {config_name} sets no such threshold",
+                )
+            )
+            continue
+        t = outcome.threshold
+        metadata: dict[str, Any] = {
+            "configured": True,
+            "metric": t.metric,
+            "tag": t.tag or "(all)",
+            "value": float_metadata(outcome.value) if outcome.value is not None else "no data",
+            "n": outcome.n,
+            "gate": t.describe(),
+            "severity": t.severity,
+        }
+        if t.min is not None:
+            metadata["min"] = float_metadata(t.min)
+        if t.max is not None:
+            metadata["max"] = float_metadata(t.max)
+        if outcome.baseline_value is not None:
+            metadata["baseline_value"] = float_metadata(outcome.baseline_value)
+        results.append(
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=outcome.passed,
+                severity=dg.AssetCheckSeverity.ERROR if t.severity == "error" else dg.AssetCheckSeverity.WARN,
+                metadata=metadata,
+                description=outcome.reason,
+            )
+        )
+    return results
+
+
+NO_REGRESSION = "no_regression_vs_baseline"
+
+
+def regression_check(
+    comparisons: pl.DataFrame, policy: RegressionPolicy, baseline_label: str | None
+) -> dg.AssetCheckResult:
+    """The regression gate: fails only on a drop larger than min_effect AND significant at alpha."""
+    gated = comparisons.filter(pl.col("gated") & pl.col("tag").is_null()) if comparisons.height else comparisons
+    failing = gated.filter(pl.col("regression")).sort("p_value") if gated.height else gated
+    severity = dg.AssetCheckSeverity.ERROR if policy.severity == "error" else dg.AssetCheckSeverity.WARN
+    metadata: dict[str, Any] = {
+        "baseline": baseline_label or "none (first run)",
+        "min_effect": float_metadata(policy.min_effect),
+        "alpha": float_metadata(policy.alpha),
+    }
+    if baseline_label is None or not gated.height:
+        return dg.AssetCheckResult(
+            check_name=NO_REGRESSION,
+            passed=True,
+            severity=severity,
+            metadata=metadata,
+            description="no baseline to compare with yet" if baseline_label is None else "no comparable examples",
+        )
+    worst = (failing if failing.height else gated.sort("delta")).row(0, named=True)
+    metadata.update(
+        {
+            "scorer": worst["scorer"],
+            "test": "exact McNemar" if worst["kind"] == "pass_fail" else "paired bootstrap",
+            "delta": float_metadata(worst["delta"] or 0.0),
+            "ci_low": float_metadata(worst["ci_low"] or 0.0),
+            "ci_high": float_metadata(worst["ci_high"] or 0.0),
+            "p_value": float_metadata(worst["p_value"] if worst["p_value"] is not None else 1.0),
+            "n": int(worst["n"]),
+            "flipped_to_fail": int(worst["flipped_to_fail"]),
+            "comparisons": dg.MetadataValue.md(_comparison_table(gated)),
+        }
+    )
+    if failing.height:
+        parts = [_describe_comparison(row) for row in failing.iter_rows(named=True)]
+        description = f"regression vs {baseline_label}: " + "; ".join(parts)
+    else:
+        description = f"no significant drop vs {baseline_label} (largest: {_describe_comparison(worst)})"
+    return dg.AssetCheckResult(
+        check_name=NO_REGRESSION,
+        passed=not failing.height,
+        severity=severity,
+        metadata=metadata,
+        description=description,
+    )
+
+
+def _describe_comparison(row: dict[str, Any]) -> str:
+    unit = " pp" if row["kind"] == "pass_fail" else ""
+    scale = 100 if row["kind"] == "pass_fail" else 1
+    delta = (row["delta"] or 0.0) * scale
+    p = row["p_value"]
+    return f"{row['scorer']} {delta:+.1f}{unit} (p={p:.4f}, n={row['n']}, {row['flipped_to_fail']} flipped to fail)"
+
+
+def _comparison_table(rows: pl.DataFrame) -> str:
+    lines = ["| scorer | n | delta | 95% CI | p | regression |", "|---|---:|---:|---:|---:|---|"]
+    for r in rows.iter_rows(named=True):
+        lines.append(
+            f"| {r['scorer']} | {r['n']} | {(r['delta'] or 0):+.3f} | [{(r['ci_low'] or 0):+.3f}, "
+            f"{(r['ci_high'] or 0):+.3f}] | {(r['p_value'] if r['p_value'] is not None else 1):.4f} "
+            f"| {r['regression']} |"
+        )
+    return "\n".join(lines)
+
+
+def gate_result_rows(checks: Sequence[dg.AssetCheckResult], keys: dict[str, Any]) -> list[dict[str, Any]]:
+    """What ``eval-assets gate`` reads: every configured gate's verdict for this partition."""
+    rows = []
+    for check in checks:
+        if check.metadata.get("configured") is not None and not _value(check.metadata["configured"]):
+            continue  # a threshold declared for another config
+        rows.append(
+            {
+                **keys,
+                "check_name": check.check_name,
+                "severity": "error" if check.severity == dg.AssetCheckSeverity.ERROR else "warn",
+                "passed": check.passed,
+                "description": check.description,
+                "metadata_json": json.dumps({k: _value(v) for k, v in check.metadata.items()}, default=str),
+            }
+        )
+    return rows
+
+
+def _value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def eval_report(
+    context: dg.AssetExecutionContext, project: EvalProject, warehouse: DuckDBResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
+    """Markdown and HTML report (prev vs current, gates, regressions, trends) and raw outputs."""
+    eval_date, config_name = partition_cell(context)
+    plan = plan_or_fail(project, config_name)
+    config = plan.config.config
+    with open_warehouse(warehouse) as conn:
+        require_upstream(conn, "runs", eval_date, config_name, "run_metrics")
+        run = wh.read_partition(conn, "runs", eval_date, config_name).row(0, named=True)
+        cell = {name: wh.read_partition(conn, name, eval_date, config_name) for name in REPORT_TABLES}
+        scored = wh.sql_frame(
+            conn,
+            "SELECT * FROM scored_examples WHERE eval_date = $d AND config_name = $c",
+            {"d": eval_date, "c": config_name},
+        )
+        history = wh.sql_frame(
+            conn,
+            "SELECT eval_date, config_name, metric, tag, value, n FROM metrics "
+            "WHERE config_name = $c AND eval_date <= $d ORDER BY eval_date",
+            {"c": config_name, "d": eval_date},
+        )
+    summary = run_summary(plan, run)
+    outcomes = gate_outcomes(config.thresholds, cell["metrics"])
+    comparisons = cell["comparisons"]
+    baseline_label = _baseline_label(comparisons, summary)
+    checks = [
+        *threshold_check_results(declared_threshold_checks(context), outcomes, config_name),
+        regression_check(comparisons, config.regression, baseline_label),
+    ]
+    report = replace(
+        build_report(summary, cell["metrics"], outcomes, scored),
+        gates=[*gate_lines(outcomes), *_regression_gate_line(checks[-1], config.regression.severity)],
+        baseline_label=baseline_label,
+        comparisons=comparison_lines(comparisons),
+        flips=flip_lines(cell["flips"], cell["examples"]),
+    )
+    folder = project.run_dir(str(eval_date), config_name)
+    markdown = render_markdown(report)
+    charts = figures_html(trend_figures(history, config_name=config_name))
+    html = render_html(report, charts_html=charts, all_examples=example_lines(_one_per_example(scored)))
+    outputs = outputs_document(summary, cell["examples"], cell["responses"], cell["scores"])
+    write_atomically(folder / "outputs.json", json.dumps(outputs, indent=1, default=str))
+    write_atomically(folder / "report.md", markdown)
+    write_atomically(folder / "report.html", html)
+    keys = {name: run[name] for name in ("eval_date", "config_name", "run_id", "git_sha", "config_hash")}
+    with open_warehouse(warehouse) as conn:
+        wh.replace_partition(
+            conn, eval_date, config_name, {"gate_results": wh.frame("gate_results", gate_result_rows(checks, keys))}
+        )
+    failed = [c for c in checks if not c.passed]
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.md(markdown),
+            "report_html": dg.MetadataValue.path(str((folder / "report.html").resolve())),
+            "report_md": dg.MetadataValue.path(str((folder / "report.md").resolve())),
+            "outputs_json": dg.MetadataValue.path(str((folder / "outputs.json").resolve())),
+            "gates_failed": dg.MetadataValue.int(len(failed)),
+            "baseline": baseline_label or "none (first run)",
+        },
+        check_results=checks,
+    )
+
+
+REPORT_TABLES = ("metrics", "examples", "responses", "scores", "comparisons", "flips")
+
+
+def _baseline_label(comparisons: pl.DataFrame, summary: RunSummary) -> str | None:
+    if comparisons.height:
+        row = comparisons.row(0, named=True)
+        return f"{row['baseline_config']} {row['baseline_date']}"
+    return f"{summary.config_name} {summary.baseline_date}" if summary.baseline_date else None
+
+
+def _regression_gate_line(check: dg.AssetCheckResult, severity: str) -> list[GateLine]:
+    return [GateLine(NO_REGRESSION, "no significant drop vs baseline", severity, check.passed, check.description or "")]
+
+
+def comparison_lines(comparisons: pl.DataFrame) -> list[ComparisonLine]:
+    """Report lines of the comparisons table: overall first, then tags."""
+    ordered = comparisons.sort(["tag", "scorer"], nulls_last=False) if comparisons.height else comparisons
+    return [
+        ComparisonLine(
+            scorer=r["scorer"],
+            tag=r["tag"],
+            kind=r["kind"],
+            n=r["n"],
+            baseline=r["baseline_value"],
+            current=r["current_value"],
+            delta=r["delta"],
+            ci_low=r["ci_low"],
+            ci_high=r["ci_high"],
+            p_value=r["p_value"],
+            flipped_to_fail=r["flipped_to_fail"],
+            flipped_to_pass=r["flipped_to_pass"],
+            regression=r["regression"],
+            gated=r["gated"],
+        )
+        for r in ordered.iter_rows(named=True)
+    ]
+
+
+def flip_lines(flips: pl.DataFrame, examples: pl.DataFrame) -> list[FlipLine]:
+    """Report lines of the flipped examples, pass -> fail first."""
+    inputs = {(r["dataset"], r["example_id"]): r["input_text"] for r in examples.iter_rows(named=True)}
+    ordered = flips.sort(["direction", "scorer", "dataset", "example_id"], descending=[True, False, False, False])
+    return (
+        [
+            FlipLine(
+                dataset=r["dataset"],
+                example_id=r["example_id"],
+                scorer=r["scorer"],
+                direction=r["direction"],
+                input_text=inputs.get((r["dataset"], r["example_id"]), ""),
+                baseline_output=r["baseline_output"],
+                current_output=r["current_output"],
+                baseline_detail=r["baseline_detail"],
+                current_detail=r["current_detail"],
+            )
+            for r in ordered.iter_rows(named=True)
+        ]
+        if flips.height
+        else []
+    )
+
+
+def declared_threshold_checks(context: dg.AssetExecutionContext) -> list[str]:
+    """Threshold checks this asset declares (one per threshold found across all configs)."""
+    return sorted(key.name for key in context.assets_def.check_keys if key.name != NO_REGRESSION)
+
+
+def build_eval_report(
+    partitions: dg.PartitionsDefinition,
+    threshold_checks: Mapping[str, str],
+) -> dg.AssetsDefinition:
+    """The report asset, declaring one blocking check per threshold found across all configs.
+
+    Checks are declared per metric across configs because Dagster's checks are static; a config
+    without that threshold reports it as passed and 'not configured'. Severity comes from each config:
+    a failed ``error`` threshold blocks downstream assets, a failed ``warn`` one does not.
+    """
+    specs = [
+        dg.AssetCheckSpec(name, asset="eval_report", blocking=True, description=description)
+        for name, description in sorted(threshold_checks.items())
+    ]
+    specs.append(
+        dg.AssetCheckSpec(
+            NO_REGRESSION,
+            asset="eval_report",
+            blocking=True,
+            description="No scorer dropped by more than regression.min_effect with p < regression.alpha (paired test).",
+        )
+    )
+    return stage_asset(
+        eval_report, partitions, deps=["run_metrics"], check_specs=specs, kinds=frozenset({"duckdb", "html"})
+    )
+
+
+def _one_per_example(scored: pl.DataFrame) -> pl.DataFrame:
+    return scored.sort(["dataset", "example_id", "scorer"]).unique(
+        subset=["dataset", "example_id"], keep="first", maintain_order=True
+    )

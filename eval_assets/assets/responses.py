@@ -1,0 +1,163 @@
+"""model_responses: every example replayed against the model under test, through the response cache."""
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, cast
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from eval_assets import warehouse as wh
+from eval_assets.assets.common import (
+    float_metadata,
+    lineage,
+    open_warehouse,
+    plan_or_fail,
+    require_upstream,
+    stage_asset,
+)
+from eval_assets.assets.partitions import partition_cell
+from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage
+from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
+from eval_assets.llm.guards import SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN
+from eval_assets.llm.litellm_provider import MissingApiKeyError, resolve_api_key
+from eval_assets.project import EvalPlan
+from eval_assets.resources import EvalProject, LLMClient, ReplayOptions
+
+ERROR_RATE_WITHIN_LIMIT = "error_rate_within_limit"
+
+
+def response_calls(plan: EvalPlan, eval_date: dt.date) -> list[ModelCall]:
+    """One call per example; the cache scope is the night, so each night observes the model afresh."""
+    model = plan.config.config.model
+    return [
+        build_call((example.dataset, example.id), model, example.messages(model.system_prompt), scope=str(eval_date))
+        for example in plan.examples
+    ]
+
+
+def response_rows(plan: EvalPlan, outcomes: Sequence[CallOutcome], keys: dict[str, Any]) -> list[dict[str, Any]]:
+    """One responses row per outcome."""
+    rows = []
+    for outcome in outcomes:
+        dataset, example_id = cast(tuple[str, str], outcome.call.key)
+        rows.append(
+            {
+                **keys,
+                "dataset": dataset,
+                "dataset_hash": plan.datasets[dataset].content_hash,
+                "example_id": example_id,
+                "model_id": outcome.call.model.id,
+                "model_version": outcome.model_version,
+                "request_hash": outcome.call.request_hash,
+                "output_text": outcome.text,
+                "finish_reason": outcome.finish_reason,
+                "input_tokens": outcome.input_tokens,
+                "output_tokens": outcome.output_tokens,
+                "cost_usd": outcome.cost_usd,
+                "latency_ms": outcome.latency_ms,
+                "attempts": outcome.attempts,
+                "cached": outcome.cached,
+                "error_type": outcome.error_type,
+                "error_message": outcome.error_message,
+                "created_at": outcome.created_at,
+            }
+        )
+    return rows
+
+
+def error_rate_check(outcomes: Sequence[CallOutcome], max_error_rate: float, resume_hint: str) -> dg.AssetCheckResult:
+    """Blocking gate: too many failed calls means the scores would describe the provider, not the model.
+
+    Calls skipped for budget are not provider errors: the budget gate reports them.
+    """
+    counted = [o for o in outcomes if o.error_type != SKIPPED_BUDGET]
+    total = len(counted)
+    errors = Counter(o.error_type or "unknown" for o in counted if not o.ok)
+    rate = sum(errors.values()) / total if total else 0.0
+    passed = rate <= max_error_rate
+    description = None
+    if not passed:
+        circuit = next((o.error_message for o in counted if o.error_type == SKIPPED_CIRCUIT_OPEN), None)
+        what = (
+            f"{circuit}; stopped launching calls" if circuit else f"{sum(errors.values())} calls failed after retries"
+        )
+        description = f"error rate {rate:.1%} > {max_error_rate:.1%}: {what} ({dict(errors)}). {resume_hint}"
+    return dg.AssetCheckResult(
+        check_name=ERROR_RATE_WITHIN_LIMIT,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "error_rate": float_metadata(rate),
+            "max_error_rate": float_metadata(max_error_rate),
+            "errors_by_type": dg.MetadataValue.json(dict(errors)),
+            "calls": total,
+        },
+        description=description,
+    )
+
+
+def model_responses(
+    context: dg.AssetExecutionContext,
+    project: EvalProject,
+    warehouse: DuckDBResource,
+    llm: LLMClient,
+    config: ReplayOptions,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
+    """Model answers to every example, with tokens, cost, latency and errors."""
+    eval_date, config_name = partition_cell(context)
+    plan = plan_or_fail(project, config_name)
+    eval_config = plan.config.config
+    with open_warehouse(warehouse) as conn:
+        require_upstream(conn, "examples", eval_date, config_name, "eval_examples")
+    try:
+        resolve_api_key(eval_config.model)
+    except MissingApiKeyError as exc:
+        raise dg.Failure(description=f"{plan.config.path}: {exc}", allow_retries=False) from exc
+    llm.prepare_offline(plan, str(eval_date), [eval_config.model.id])
+    calls = response_calls(plan, eval_date)
+    stage = replay_stage(
+        context, "model_responses", calls, eval_config, warehouse=warehouse, llm=llm, use_cache=config.use_cache
+    )
+    outcomes = stage.outcomes
+    keys = lineage(context, plan, eval_date, project.git_sha())
+    rows = response_rows(plan, outcomes, keys)
+    with open_warehouse(warehouse) as conn:
+        wh.replace_partition(conn, eval_date, config_name, {"responses": wh.frame("responses", rows)})
+    resume = (
+        f"Answers received are stored; once the provider is healthy, rerun the partition "
+        f"(eval-assets run --config {config_name} --date {eval_date}) and only missing calls are made."
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "responses": dg.MetadataValue.int(len(rows)),
+            "errors": dg.MetadataValue.int(sum(not o.ok for o in outcomes)),
+            "cached": dg.MetadataValue.int(sum(o.cached for o in outcomes)),
+            "provider_calls": dg.MetadataValue.int(sum(o.attempts for o in outcomes)),
+            "spend_usd": float_metadata(sum(o.cost_usd or 0.0 for o in outcomes if not o.cached)),
+            "model_id": eval_config.model.id,
+        },
+        check_results=[
+            error_rate_check(outcomes, eval_config.runtime.max_error_rate, resume),
+            budget_check(stage, eval_config),
+        ],
+    )
+
+
+def build_model_responses(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The model_responses asset over the given partitions."""
+    return stage_asset(
+        model_responses,
+        partitions,
+        deps=["eval_examples"],
+        check_specs=[
+            dg.AssetCheckSpec(
+                ERROR_RATE_WITHIN_LIMIT,
+                asset="model_responses",
+                blocking=True,
+                description="Share of failed model calls (after retries) is at most runtime.max_error_rate.",
+            ),
+            budget_check_spec("model_responses"),
+        ],
+    )

@@ -1,0 +1,214 @@
+"""example_scores: every output scored by every applicable scorer (deterministic and rubric judges)."""
+
+import datetime as dt
+import json
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from eval_assets import warehouse as wh
+from eval_assets.assets.common import (
+    float_metadata,
+    lineage,
+    open_warehouse,
+    plan_or_fail,
+    require_upstream,
+    stage_asset,
+)
+from eval_assets.assets.examples import example_by_key
+from eval_assets.assets.partitions import partition_cell
+from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage, spent_earlier_in_run
+from eval_assets.config import ScorerSpec
+from eval_assets.datasets import Example
+from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
+from eval_assets.project import EvalPlan
+from eval_assets.resources import EvalProject, LLMClient, ReplayOptions
+from eval_assets.scoring.apply import (
+    JudgeAnswer,
+    combine_verdicts,
+    judge_messages,
+    judge_spread,
+    parse_answer,
+    score_output,
+    scorer_args,
+)
+from eval_assets.scoring.scorers import SCORER_VERSIONS
+
+JudgeKey = tuple[str, str, str, int]  # dataset, example id, scorer, judge index
+
+
+def judge_calls(plan: EvalPlan, responses: pl.DataFrame, eval_date: dt.date) -> list[ModelCall]:
+    """One call per (answered example, rubric scorer, judge)."""
+    examples = example_by_key(plan)
+    calls = []
+    for row in responses.filter(pl.col("output_text").is_not_null()).iter_rows(named=True):
+        example = examples[(row["dataset"], row["example_id"])]
+        for spec in plan.scorers_for(example):
+            if spec.scorer != "rubric_judge" or spec.rubric is None:
+                continue
+            messages = judge_messages(plan.rubrics[spec.rubric], example, row["output_text"])
+            for index, judge in enumerate(spec.judges):
+                key: JudgeKey = (example.dataset, example.id, spec.key, index)
+                calls.append(build_call(key, judge, messages, scope=str(eval_date)))
+    return calls
+
+
+def score_rows(
+    plan: EvalPlan, responses: pl.DataFrame, judge_outcomes: dict[JudgeKey, CallOutcome], keys: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Score and judge-verdict rows for every (example, applicable scorer)."""
+    examples = example_by_key(plan)
+    scores: list[dict[str, Any]] = []
+    verdicts: list[dict[str, Any]] = []
+    for row in responses.iter_rows(named=True):
+        example = examples[(row["dataset"], row["example_id"])]
+        base = {
+            **keys,
+            "dataset": example.dataset,
+            "dataset_hash": row["dataset_hash"],
+            "example_id": example.id,
+        }
+        for spec in plan.scorers_for(example):
+            score_row = {
+                **base,
+                "scorer": spec.key,
+                "scorer_kind": spec.scorer,
+                "scorer_version": SCORER_VERSIONS[spec.scorer],
+                "scorer_args_json": json.dumps(scorer_args(spec), sort_keys=True),
+                "tags": list(example.tags),
+            }
+            output = row["output_text"]
+            if output is None:
+                # The call failed after retries: an infrastructure failure, never a quality failure.
+                score_row.update(
+                    score=None,
+                    passed=None,
+                    detail=f"not scored: no answer ({row['error_type']}: {row['error_message']})",
+                )
+            elif spec.scorer == "rubric_judge":
+                answers = _judge_answers(plan, spec, example, judge_outcomes)
+                verdicts.extend(_verdict_rows(base, plan, spec, example, answers, judge_outcomes))
+                result, judge_error = combine_verdicts(answers, pass_score=spec.pass_score)
+                spread = judge_spread(answers)
+                score_row.update(
+                    score=result.score if result else None,
+                    passed=result.passed if result else None,
+                    detail=result.detail if result else f"not scored: {judge_error}",
+                    judge_models=",".join(j.id for j in spec.judges),
+                    prompt_hash=plan.rubrics[spec.rubric or ""].content_hash,
+                    judge_error=judge_error,
+                    judge_spread=spread,
+                    judges_disagree=spread > spec.disagreement_margin if spread is not None else None,
+                )
+            else:
+                result = score_output(spec, output, example)
+                score_row.update(score=result.score, passed=result.passed, detail=result.detail)
+            scores.append(score_row)
+    return scores, verdicts
+
+
+def _judge_answers(
+    plan: EvalPlan, spec: ScorerSpec, example: Example, outcomes: dict[JudgeKey, CallOutcome]
+) -> list[JudgeAnswer]:
+    rubric = plan.rubrics[spec.rubric or ""]
+    answers = []
+    for index, judge in enumerate(spec.judges):
+        outcome = outcomes[(example.dataset, example.id, spec.key, index)]
+        answers.append(parse_answer(judge.id, outcome.text, outcome.error_type, rubric))
+    return answers
+
+
+def _verdict_rows(
+    base: dict[str, Any],
+    plan: EvalPlan,
+    spec: ScorerSpec,
+    example: Example,
+    answers: list[JudgeAnswer],
+    outcomes: dict[JudgeKey, CallOutcome],
+) -> list[dict[str, Any]]:
+    rows = []
+    for index, answer in enumerate(answers):
+        outcome = outcomes[(example.dataset, example.id, spec.key, index)]
+        rows.append(
+            {
+                **base,
+                "scorer": spec.key,
+                "judge_model": answer.judge_model,
+                "judge_model_version": outcome.model_version,
+                "prompt_hash": plan.rubrics[spec.rubric or ""].content_hash,
+                "request_hash": outcome.call.request_hash,
+                "raw_score": answer.verdict.raw_score if answer.verdict else None,
+                "score": answer.verdict.normalized if answer.verdict else None,
+                "rationale": answer.verdict.rationale if answer.verdict else None,
+                "raw_answer": answer.raw_answer,
+                "error": answer.error,
+                "input_tokens": outcome.input_tokens,
+                "output_tokens": outcome.output_tokens,
+                "cost_usd": outcome.cost_usd,
+                "cached": outcome.cached,
+            }
+        )
+    return rows
+
+
+def example_scores(
+    context: dg.AssetExecutionContext,
+    project: EvalProject,
+    warehouse: DuckDBResource,
+    llm: LLMClient,
+    config: ReplayOptions,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
+    """One score per example x scorer (judge scores with rationale and prompt hash)."""
+    eval_date, config_name = partition_cell(context)
+    plan = plan_or_fail(project, config_name)
+    eval_config = plan.config.config
+    with open_warehouse(warehouse) as conn:
+        require_upstream(conn, "responses", eval_date, config_name, "model_responses")
+        responses = wh.read_partition(conn, "responses", eval_date, config_name)
+        spent_before = spent_earlier_in_run(conn, context.run.run_id, eval_date, config_name)
+    calls = judge_calls(plan, responses, eval_date)
+    llm.prepare_offline(plan, str(eval_date), [call.model.id for call in calls])
+    stage = replay_stage(
+        context,
+        "judges",
+        calls,
+        eval_config,
+        warehouse=warehouse,
+        llm=llm,
+        use_cache=config.use_cache,
+        spent_before=spent_before,
+    )
+    outcomes = stage.outcomes
+    by_key: dict[JudgeKey, CallOutcome] = {outcome.call.key: outcome for outcome in outcomes}  # type: ignore[misc]
+    keys = lineage(context, plan, eval_date, project.git_sha())
+    scores, verdicts = score_rows(plan, responses, by_key, keys)
+    with open_warehouse(warehouse) as conn:
+        written = wh.replace_partition(
+            conn,
+            eval_date,
+            config_name,
+            {
+                "scores": wh.frame("scores", scores),
+                "judge_verdicts": wh.frame("judge_verdicts", verdicts),
+            },
+        )
+    scored = [row for row in scores if row["score"] is not None]
+    return dg.MaterializeResult(
+        check_results=[budget_check(stage, eval_config)],
+        metadata={
+            "scores": dg.MetadataValue.int(written["scores"]),
+            "judge_verdicts": dg.MetadataValue.int(written["judge_verdicts"]),
+            "unscored": dg.MetadataValue.int(len(scores) - len(scored)),
+            "judge_errors": dg.MetadataValue.int(sum(row["error"] is not None for row in verdicts)),
+            "judge_cost_usd": float_metadata(sum(row["cost_usd"] or 0.0 for row in verdicts)),
+        },
+    )
+
+
+def build_example_scores(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The example_scores asset over the given partitions."""
+    return stage_asset(
+        example_scores, partitions, deps=["model_responses"], check_specs=[budget_check_spec("example_scores")]
+    )

@@ -1,0 +1,425 @@
+"""Run configs (``data/configs/*.yaml``): typed models, loading, and per-field validation.
+
+The key names ``model.id``, ``model.api_base``, ``model.api_key_env``, ``model.temperature``,
+``model.max_tokens``, ``runtime.concurrency``, ``datasets[].path``, ``scorers[]``, ``thresholds[]`` and
+``schedule`` are a public interface that other tooling reads: never rename them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from eval_assets.errors import InputProblem, InvalidInputError
+from eval_assets.yaml_lines import (
+    FieldPath,
+    YamlSyntaxError,
+    format_field_path,
+    line_for,
+    load_yaml_with_lines,
+)
+
+CONFIG_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SCORER_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+
+ScorerKind = Literal["exact_match", "contains", "regex_match", "json_valid", "numeric_match", "refusal", "rubric_judge"]
+#: Scorers that compare the output with the example's reference.
+SCORERS_NEEDING_REFERENCE: frozenset[str] = frozenset({"exact_match", "contains", "numeric_match"})
+
+#: Metrics every run produces, whatever its scorers.
+RUN_METRICS: dict[str, str] = {
+    "error_rate": "share of examples whose model call failed (infrastructure, not quality)",
+    "latency_p50_ms": "median latency of successful model calls",
+    "latency_p95_ms": "95th percentile latency of successful model calls",
+    "cost_usd": "total cost of the run (model under test and judges)",
+    "tokens_in": "prompt tokens of the model under test",
+    "tokens_out": "completion tokens of the model under test",
+    "judge_error_rate": "share of judge verdicts that failed or could not be parsed",
+}
+#: Metrics each scorer produces, as ``<scorer name>.<suffix>``.
+SCORER_METRIC_SUFFIXES: dict[str, str] = {
+    "pass_rate": "share of scored examples that passed",
+    "mean": "mean normalized score in [0, 1]",
+}
+#: rubric_judge scorers with several judges also produce ``<name>.judge_agreement``: the share of examples
+#: whose judges' normalized scores differ by at most ``disagreement_margin``.
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    """A model reachable through litellm."""
+
+    id: str = Field(min_length=1, description="litellm model id, e.g. openai/gpt-4o-mini or offline/assistant-v1.")
+    api_base: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp, ...)."
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the API key (never the key itself).",
+    )
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_tokens: int = Field(default=512, gt=0, le=200_000, description="Maximum completion tokens.")
+    seed: int | None = Field(default=None, description="Sampling seed, for providers that honour one.")
+    system_prompt: str | None = Field(default=None, description="System message sent before each input.")
+
+
+class DatasetRef(_Strict):
+    """A dataset file replayed by the run, optionally filtered by tag."""
+
+    path: str = Field(min_length=1, description="JSONL file, relative to the data directory.")
+    include_tags: list[str] = Field(
+        default_factory=list, description="Keep only examples carrying at least one of these tags."
+    )
+    exclude_tags: list[str] = Field(default_factory=list, description="Drop examples carrying any of these tags.")
+    limit: int | None = Field(default=None, gt=0, description="Keep only the first N examples after filtering.")
+
+    @property
+    def name(self) -> str:
+        """The dataset's name: its file name without the extension."""
+        return Path(self.path).stem
+
+
+class ScorerSpec(_Strict):
+    """One scorer applied to the run's outputs."""
+
+    scorer: ScorerKind = Field(description="Which scoring function to apply.")
+    name: str | None = Field(
+        default=None,
+        pattern=SCORER_NAME_PATTERN,
+        description="Unique name of this scorer in the config (default: the scorer kind); prefixes its metrics.",
+    )
+    datasets: list[str] = Field(
+        default_factory=list, description="Dataset names this scorer applies to (default: all)."
+    )
+    case_sensitive: bool = Field(default=False, description="exact_match / contains: compare case-sensitively.")
+    pattern: str | None = Field(
+        default=None,
+        description="regex_match: the pattern (default: the example's reference is the pattern).",
+    )
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="json_valid: a JSON schema the output must satisfy."
+    )
+    abs_tolerance: float = Field(default=1e-9, ge=0, description="numeric_match: absolute tolerance.")
+    rel_tolerance: float = Field(default=0.0, ge=0, description="numeric_match: relative tolerance.")
+    expect: Literal["refuse", "comply"] = Field(
+        default="refuse", description="refusal: whether a refusal is the expected behaviour."
+    )
+    rubric: str | None = Field(default=None, description="rubric_judge: rubric file name in prompts/, without .md.")
+    judges: list[ModelSpec] = Field(
+        default_factory=list, description="rubric_judge: the judge model(s); scores are averaged."
+    )
+    pass_score: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Normalized score at or above which an example passes."
+    )
+    disagreement_margin: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="rubric_judge with several judges: flag an example when normalized scores differ by more.",
+    )
+
+    @property
+    def key(self) -> str:
+        """The name metrics and rows use for this scorer."""
+        return self.name or self.scorer
+
+    @model_validator(mode="after")
+    def _fields_fit_the_scorer(self) -> ScorerSpec:
+        if self.scorer == "rubric_judge":
+            if not self.rubric:
+                raise ValueError("rubric_judge needs 'rubric' (a file name in prompts/ without .md)")
+            if not self.judges:
+                raise ValueError("rubric_judge needs 'judges': at least one model, e.g. [{id: offline/judge}]")
+        elif self.rubric or self.judges:
+            raise ValueError(f"'rubric' and 'judges' only apply to rubric_judge, not {self.scorer}")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        return self
+
+
+class Threshold(_Strict):
+    """A quality gate on one metric of the run; becomes an asset check."""
+
+    metric: str = Field(description="e.g. contains.pass_rate, faithfulness.mean, error_rate, latency_p95_ms.")
+    tag: str | None = Field(default=None, description="Gate the metric on examples with this tag only.")
+    min: float | None = Field(default=None, description="Fail when the metric is below this value.")
+    max: float | None = Field(default=None, description="Fail when the metric is above this value.")
+    severity: Literal["error", "warn"] = Field(
+        default="error", description="error blocks downstream assets; warn only reports."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> Threshold:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs 'min' and/or 'max'")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+    @property
+    def check_name(self) -> str:
+        """Stable asset-check name for this threshold, e.g. ``threshold_contains_pass_rate_billing``."""
+        raw = f"threshold_{self.metric}" + (f"_{self.tag}" if self.tag else "")
+        return re.sub(r"[^a-z0-9_]+", "_", raw.lower()).strip("_")
+
+    def describe(self) -> str:
+        """Human-readable bound, e.g. ``contains.pass_rate >= 0.8``."""
+        target = self.metric + (f" [tag={self.tag}]" if self.tag else "")
+        bounds = []
+        if self.min is not None:
+            bounds.append(f">= {self.min:g}")
+        if self.max is not None:
+            bounds.append(f"<= {self.max:g}")
+        return f"{target} {' and '.join(bounds)}"
+
+
+class BatchMode(_Strict):
+    """Provider batch endpoints (OpenAI-style files + batches) for large runs."""
+
+    enabled: bool = Field(default=False, description="Send calls through the provider's batch API.")
+    min_calls: int = Field(default=1000, ge=1, description="Use the batch API only when at least this many calls.")
+    poll_interval_s: float = Field(default=30.0, gt=0, description="Seconds between batch status polls.")
+    max_wait_s: float = Field(default=86_400.0, gt=0, description="Give up waiting for a batch after this long.")
+
+
+class Runtime(_Strict):
+    """How the replay talks to the provider."""
+
+    concurrency: int = Field(default=8, ge=1, le=1024, description="Model calls in flight at once.")
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Per-request timeout in seconds.")
+    max_retries: int = Field(default=3, ge=0, le=20, description="Retries of a retryable failure per call.")
+    cache: bool = Field(default=True, description="Reuse stored responses for identical requests.")
+    max_error_rate: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Blocking gate: most failed calls (after retries) tolerated before scoring is stopped.",
+    )
+    requests_per_minute: float | None = Field(default=None, gt=0, description="Client-side request rate limit.")
+    tokens_per_minute: float | None = Field(
+        default=None, gt=0, description="Client-side token rate limit (prompt estimate + max_tokens)."
+    )
+    max_retry_time_s: float = Field(default=600.0, gt=0, description="Stop retrying a call after this long in total.")
+    batch: BatchMode = Field(default_factory=BatchMode, description="Provider batch endpoints for large runs.")
+
+
+class Budget(_Strict):
+    """Spending cap of one run, model under test and judges together."""
+
+    max_usd: float | None = Field(default=None, gt=0, description="Stop launching calls once this is spent.")
+    max_tokens: int | None = Field(default=None, gt=0, description="Stop launching calls once this many tokens.")
+
+
+class Baseline(_Strict):
+    """What a run is compared with (default: the previous successful run of the same config)."""
+
+    config: str | None = Field(default=None, description="Compare with this config instead (e.g. production).")
+    date: dt.date | None = Field(default=None, description="Compare with this date instead of the previous run.")
+
+
+class RegressionPolicy(_Strict):
+    """When a drop against the baseline fails the regression gate."""
+
+    min_effect: float = Field(default=0.05, ge=0.0, le=1.0, description="Smallest drop that matters (0.05 = 5 pp).")
+    alpha: float = Field(default=0.05, gt=0.0, lt=1.0, description="Significance level of the paired test.")
+    severity: Literal["error", "warn"] = Field(default="error", description="error blocks downstream; warn reports.")
+    scorers: list[str] = Field(default_factory=list, description="Scorers gated (default: all).")
+    resamples: int = Field(default=2000, ge=100, le=100_000, description="Bootstrap resamples for graded scores.")
+    seed: int = Field(default=0, description="Seed of the bootstrap, for reproducible verdicts.")
+
+
+Severity = Literal["error", "warn"]
+
+
+def _all_severities() -> list[Severity]:
+    return ["error", "warn"]
+
+
+class NotificationTarget(_Strict):
+    """Where failed gates are announced."""
+
+    type: Literal["webhook", "slack", "log"] = Field(description="Generic JSON webhook, Slack-compatible, or log only.")
+    url_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the webhook URL (URLs are secrets: never in git).",
+    )
+    on: list[Severity] = Field(default_factory=_all_severities, description="Severities of failed checks to send.")
+
+    @model_validator(mode="after")
+    def _url_for_http_targets(self) -> NotificationTarget:
+        if self.type != "log" and not self.url_env:
+            raise ValueError(f"a {self.type} target needs 'url_env' (the variable holding the URL)")
+        return self
+
+
+class EvalConfig(_Strict):
+    """One run config: what to replay, against which model, how to score and gate it."""
+
+    description: str = Field(default="", description="What this config evaluates, shown in reports.")
+    schedule: Literal["nightly", "manual"] = Field(
+        default="manual", description="nightly: materialized by the nightly schedule; manual: on demand only."
+    )
+    model: ModelSpec = Field(description="The model under test.")
+    datasets: list[DatasetRef] = Field(min_length=1, description="Datasets to replay.")
+    scorers: list[ScorerSpec] = Field(min_length=1, description="Scorers applied to every output.")
+    thresholds: list[Threshold] = Field(default_factory=list, description="Quality gates (asset checks).")
+    runtime: Runtime = Field(default_factory=Runtime, description="Concurrency, timeouts, retries, cache.")
+    budget: Budget = Field(default_factory=Budget, description="Spending cap of a run.")
+    baseline: Baseline = Field(default_factory=Baseline, description="What runs are compared with.")
+    regression: RegressionPolicy = Field(default_factory=RegressionPolicy, description="The regression gate.")
+    notifications: list[NotificationTarget] = Field(
+        default_factory=list, description="Where failed gates are sent (always also logged)."
+    )
+    owners: list[str] = Field(default_factory=list, description="Who to tell when a gate fails.")
+
+
+class LoadedConfig(BaseModel):
+    """A validated config with where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    path: Path
+    config: EvalConfig
+    content_hash: str
+    field_lines: dict[FieldPath, int]
+
+    def line_of(self, *path: str | int) -> int | None:
+        """Line of a field in the config file, for error messages raised after loading."""
+        return line_for(self.field_lines, path)
+
+
+def config_hash(config: EvalConfig) -> str:
+    """Hash of the config's meaning: comments and key order do not change it."""
+    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def produced_metrics(config: EvalConfig) -> set[str]:
+    """Every metric name a run of this config produces (what thresholds may refer to)."""
+    names = set(RUN_METRICS)
+    for spec in config.scorers:
+        names.update(f"{spec.key}.{suffix}" for suffix in SCORER_METRIC_SUFFIXES)
+        if len(spec.judges) >= 2:
+            names.add(f"{spec.key}.judge_agreement")
+    return names
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and validate one config file on its own (cross-file checks live in ``project``).
+
+    Raises:
+        InvalidInputError: naming the file, line and field of every problem found.
+    """
+    name = path.stem
+    problems: list[InputProblem] = []
+    if not CONFIG_NAME_PATTERN.match(name):
+        problems.append(
+            InputProblem(path, None, None, "config file names must be lowercase letters, digits, '-' or '_'")
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError([InputProblem(path, None, None, f"cannot read config: {exc}")]) from exc
+    try:
+        data, lines = load_yaml_with_lines(text, source=path)
+    except YamlSyntaxError as exc:
+        raise InvalidInputError([InputProblem(path, exc.line, None, str(exc))]) from exc
+    if not isinstance(data, dict):
+        raise InvalidInputError([InputProblem(path, 1, None, "a config must be a YAML mapping")])
+    try:
+        config = EvalConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_problems_from_validation(exc, path, lines))
+        raise InvalidInputError(problems) from exc
+    problems.extend(_internal_consistency(config, path, lines))
+    if problems:
+        raise InvalidInputError(problems)
+    return LoadedConfig(name=name, path=path, config=config, content_hash=config_hash(config), field_lines=lines)
+
+
+def _problems_from_validation(exc: ValidationError, path: Path, lines: dict[FieldPath, int]) -> list[InputProblem]:
+    problems = []
+    for error in exc.errors():
+        loc: FieldPath = tuple(part for part in error["loc"] if isinstance(part, str | int))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see README 'Config format')"
+        elif error["type"] == "literal_error":
+            message = f"{message}, got {error.get('input')!r}"
+        problems.append(InputProblem(path, line_for(lines, loc), format_field_path(loc) or None, message))
+    return problems
+
+
+def _internal_consistency(config: EvalConfig, path: Path, lines: dict[FieldPath, int]) -> list[InputProblem]:
+    problems: list[InputProblem] = []
+
+    def add(loc: FieldPath, message: str) -> None:
+        problems.append(InputProblem(path, line_for(lines, loc), format_field_path(loc), message))
+
+    seen_scorers: dict[str, int] = {}
+    for index, spec in enumerate(config.scorers):
+        if spec.key in seen_scorers:
+            add(
+                ("scorers", index),
+                f"duplicate scorer name {spec.key!r} (also scorers[{seen_scorers[spec.key]}]); "
+                "give one of them a distinct 'name'",
+            )
+        seen_scorers.setdefault(spec.key, index)
+    dataset_names = [ref.name for ref in config.datasets]
+    for index, ref in enumerate(config.datasets):
+        if dataset_names.index(ref.name) != index:
+            add(("datasets", index, "path"), f"dataset {ref.name!r} is listed twice")
+    for index, spec in enumerate(config.scorers):
+        for position, dataset in enumerate(spec.datasets):
+            if dataset not in dataset_names:
+                add(
+                    ("scorers", index, "datasets", position),
+                    f"unknown dataset {dataset!r}; this config replays {sorted(dataset_names)}",
+                )
+    for position, scorer in enumerate(config.regression.scorers):
+        if scorer not in seen_scorers:
+            add(("regression", "scorers", position), f"unknown scorer {scorer!r}; scorers: {sorted(seen_scorers)}")
+    metrics = produced_metrics(config)
+    seen_checks: dict[str, int] = {}
+    for index, threshold in enumerate(config.thresholds):
+        if threshold.metric not in metrics:
+            add(
+                ("thresholds", index, "metric"),
+                f"no scorer produces metric {threshold.metric!r}; known metrics: {', '.join(sorted(metrics))}",
+            )
+        if threshold.check_name in seen_checks:
+            add(
+                ("thresholds", index),
+                f"duplicate threshold on {threshold.metric!r}"
+                + (f" for tag {threshold.tag!r}" if threshold.tag else "")
+                + f" (also thresholds[{seen_checks[threshold.check_name]}]); merge min/max into one entry",
+            )
+        seen_checks.setdefault(threshold.check_name, index)
+    return problems
+
+
+def check_specs_needed(configs: list[LoadedConfig]) -> dict[str, str]:
+    """Threshold check names across all configs, with a description of each."""
+    names: dict[str, str] = {}
+    for loaded in configs:
+        for threshold in loaded.config.thresholds:
+            names.setdefault(
+                threshold.check_name,
+                f"Threshold gate: {threshold.metric}" + (f" on tag {threshold.tag}" if threshold.tag else ""),
+            )
+    return names

@@ -1,0 +1,235 @@
+"""Golden datasets (``data/datasets/*.jsonl``): parsing, per-line validation, filtering and hashing.
+
+One JSON object a line: ``{"id", "input", "reference", "tags", "metadata"}``. ``input`` is a string or a
+list of chat messages; ``reference`` a string, a list of acceptable answers, or absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eval_assets.errors import InputProblem, InvalidInputError
+
+KNOWN_FIELDS = frozenset({"id", "input", "reference", "tags", "metadata"})
+CHAT_ROLES = frozenset({"system", "user", "assistant"})
+
+
+@dataclass(frozen=True)
+class Example:
+    """One golden example.
+
+    Attributes:
+        dataset: Name of the dataset (file stem) it belongs to.
+        id: Unique id within the dataset.
+        input: The prompt: a string or a list of ``{"role", "content"}`` chat messages.
+        references: Acceptable answers; empty when the example has no reference.
+        tags: Labels used to slice metrics.
+        line: 1-based line in the dataset file.
+        metadata: Free-form extra fields kept for reports.
+    """
+
+    dataset: str
+    id: str
+    input: str | tuple[dict[str, str], ...]
+    references: tuple[str, ...]
+    tags: tuple[str, ...]
+    line: int
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def prompt_text(self) -> str:
+        """The last user turn (short form for tables and lists)."""
+        if isinstance(self.input, str):
+            return self.input
+        user_turns = [m["content"] for m in self.input if m["role"] == "user"]
+        return user_turns[-1] if user_turns else self.input[-1]["content"]
+
+    @property
+    def transcript(self) -> str:
+        """The whole input as readable text: multi-turn chats keep every turn (judges need the context)."""
+        if isinstance(self.input, str):
+            return self.input
+        return "\n".join(f"{turn['role']}: {turn['content']}" for turn in self.input)
+
+    def messages(self, system_prompt: str | None) -> list[dict[str, str]]:
+        """Chat messages to send to the model, with the config's system prompt first."""
+        turns = [{"role": "user", "content": self.input}] if isinstance(self.input, str) else list(self.input)
+        has_system = any(turn["role"] == "system" for turn in turns)
+        if system_prompt and not has_system:
+            turns.insert(0, {"role": "system", "content": system_prompt})
+        return [dict(turn) for turn in turns]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A parsed dataset file and its content hash."""
+
+    name: str
+    path: Path
+    content_hash: str
+    examples: tuple[Example, ...]
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """Every tag used in the file."""
+        return frozenset(tag for example in self.examples for tag in example.tags)
+
+
+def file_hash(data: bytes) -> str:
+    """Short content hash used for lineage columns."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def load_dataset(path: Path) -> Dataset:
+    """Parse and validate a JSONL dataset, reporting every bad line at once.
+
+    Raises:
+        InvalidInputError: naming the file, the line and the field of each problem.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError([InputProblem(path, None, None, f"cannot read dataset: {exc}")]) from exc
+    problems: list[InputProblem] = []
+    examples: list[Example] = []
+    first_line_of_id: dict[str, int] = {}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInputError([InputProblem(path, line, None, "not valid UTF-8")]) from exc
+    for number, line_text in enumerate(text.splitlines(), start=1):
+        if not line_text.strip():
+            continue
+        example = _parse_line(line_text, path=path, line=number, problems=problems)
+        if example is None:
+            continue
+        if example.id in first_line_of_id:
+            problems.append(
+                InputProblem(
+                    path,
+                    number,
+                    "id",
+                    f"duplicate id {example.id!r} (first used on line {first_line_of_id[example.id]})",
+                )
+            )
+            continue
+        first_line_of_id[example.id] = number
+        examples.append(example)
+    if not examples and not problems:
+        problems.append(InputProblem(path, None, None, "dataset has no examples"))
+    if problems:
+        raise InvalidInputError(problems)
+    return Dataset(name=path.stem, path=path, content_hash=file_hash(raw), examples=tuple(examples))
+
+
+def _parse_line(text: str, *, path: Path, line: int, problems: list[InputProblem]) -> Example | None:
+    def problem(field_name: str | None, message: str) -> None:
+        problems.append(InputProblem(path, line, field_name, message))
+
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem(None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        return None
+    if not isinstance(record, dict):
+        problem(None, f"each line must be a JSON object, got {type(record).__name__}")
+        return None
+    count_before = len(problems)
+    for unknown in sorted(set(record) - KNOWN_FIELDS):
+        problem(unknown, f"unknown field; allowed fields are {', '.join(sorted(KNOWN_FIELDS))}")
+    example_id = record.get("id")
+    if isinstance(example_id, bool) or not isinstance(example_id, str | int) or str(example_id).strip() == "":
+        problem("id", "required: a non-empty string (or integer)")
+    prompt = _parse_input(record.get("input"), problem)
+    references = _parse_reference(record.get("reference"), problem)
+    tags = record.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) and tag.strip() for tag in tags):
+        problem("tags", "must be a list of non-empty strings")
+        tags = []
+    metadata = record.get("metadata", {})
+    if not isinstance(metadata, dict):
+        problem("metadata", "must be a JSON object")
+    if len(problems) > count_before or prompt is None:
+        return None
+    return Example(
+        dataset=path.stem,
+        id=str(example_id),
+        input=prompt,
+        references=references,
+        tags=tuple(dict.fromkeys(tags)),
+        line=line,
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
+
+
+def _parse_input(value: Any, problem: Any) -> str | tuple[dict[str, str], ...] | None:
+    if isinstance(value, str):
+        if not value.strip():
+            problem("input", "must not be empty")
+            return None
+        return value
+    if isinstance(value, list):
+        if not value:
+            problem("input", "a chat input needs at least one message")
+            return None
+        turns: list[dict[str, str]] = []
+        for index, turn in enumerate(value):
+            where = f"input[{index}]"
+            if not isinstance(turn, dict) or set(turn) - {"role", "content"}:
+                problem(where, "each message must be an object with only 'role' and 'content'")
+                return None
+            if turn.get("role") not in CHAT_ROLES:
+                problem(f"{where}.role", f"must be one of {sorted(CHAT_ROLES)}, got {turn.get('role')!r}")
+                return None
+            content = turn.get("content")
+            if not isinstance(content, str) or not content.strip():
+                problem(f"{where}.content", "must be a non-empty string")
+                return None
+            turns.append({"role": turn["role"], "content": content})
+        if turns[-1]["role"] != "user":
+            problem(f"input[{len(turns) - 1}].role", "the last message of a chat input must be from the user")
+            return None
+        return tuple(turns)
+    if value is None:
+        problem("input", "required: a string or a list of chat messages")
+    else:
+        problem("input", f"must be a string or a list of chat messages, got {type(value).__name__}")
+    return None
+
+
+def _parse_reference(value: Any, problem: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        if not value.strip():
+            problem("reference", "must not be empty (omit the field when there is no reference)")
+        return (value,) if value.strip() else ()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (str(value),)
+    if isinstance(value, list) and value and all(isinstance(item, str) and item.strip() for item in value):
+        return tuple(value)
+    problem("reference", "must be a non-empty string or a non-empty list of non-empty strings")
+    return ()
+
+
+def select_examples(
+    dataset: Dataset,
+    *,
+    include_tags: Sequence[str] = (),
+    exclude_tags: Sequence[str] = (),
+    limit: int | None = None,
+) -> tuple[Example, ...]:
+    """Examples of ``dataset`` kept by the config's tag filters, in file order."""
+    include, exclude = set(include_tags), set(exclude_tags)
+    kept = [
+        example
+        for example in dataset.examples
+        if (not include or include.intersection(example.tags)) and not exclude.intersection(example.tags)
+    ]
+    return tuple(kept[:limit] if limit is not None else kept)

@@ -1,0 +1,98 @@
+"""The one place that assembles the Definitions: assets, checks, job, schedule and resources."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import dagster as dg
+import yaml
+from dagster_duckdb import DuckDBResource
+
+from eval_assets.assets.dashboard import eval_dashboard
+from eval_assets.assets.examples import build_eval_examples
+from eval_assets.assets.metrics import build_run_metrics
+from eval_assets.assets.partitions import eval_partitions
+from eval_assets.assets.report import build_eval_report
+from eval_assets.assets.responses import build_model_responses
+from eval_assets.assets.scores import build_example_scores
+from eval_assets.automation import (
+    build_check_alert_sensor,
+    build_dashboard_job,
+    build_dashboard_sensors,
+    build_eval_job,
+    build_nightly_schedule,
+    build_run_failure_alert_sensor,
+)
+from eval_assets.config import check_specs_needed, load_config
+from eval_assets.errors import InvalidInputError
+from eval_assets.project import config_names, config_path
+from eval_assets.resources import EvalProject, LLMClient
+from eval_assets.settings import Settings
+
+
+def nightly_config_names(data_dir: Path, names: list[str]) -> list[str]:
+    """Configs the nightly schedule runs. A config too broken to read is included, so its failure is loud."""
+    nightly = []
+    for name in names:
+        try:
+            data = yaml.safe_load(config_path(data_dir, name).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            nightly.append(name)
+            continue
+        if not isinstance(data, dict) or data.get("schedule") == "nightly":
+            nightly.append(name)
+    return nightly
+
+
+def threshold_checks(data_dir: Path, names: list[str]) -> dict[str, str]:
+    """Threshold check names across every valid config (an invalid one fails its own runs instead)."""
+    loaded = []
+    for name in names:
+        try:
+            loaded.append(load_config(config_path(data_dir, name)))
+        except InvalidInputError as exc:
+            warnings.warn(f"config {name} is invalid, its thresholds are not declared: {exc}", stacklevel=2)
+    return check_specs_needed(loaded)
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """All definitions for one data directory, warehouse and runs folder."""
+    names = config_names(settings.data_dir)
+    if not names:
+        raise FileNotFoundError(
+            f"no configs in {settings.data_dir.resolve() / 'configs'}: run from the repository root "
+            "or set EVAL_ASSETS_DATA_DIR"
+        )
+    partitions = eval_partitions(names)
+    assets = [
+        build_eval_examples(partitions),
+        build_model_responses(partitions),
+        build_example_scores(partitions),
+        build_run_metrics(partitions),
+        build_eval_report(partitions, threshold_checks(settings.data_dir, names)),
+        eval_dashboard,
+    ]
+    job = build_eval_job()
+    dashboard_job = build_dashboard_job()
+    return dg.Definitions(
+        assets=assets,
+        jobs=[job, dashboard_job],
+        schedules=[build_nightly_schedule(job, nightly_config_names(settings.data_dir, names))],
+        sensors=[
+            build_check_alert_sensor(),
+            build_run_failure_alert_sensor(job),
+            *build_dashboard_sensors(job, dashboard_job),
+        ],
+        resources={
+            "project": EvalProject(data_dir=str(settings.data_dir), runs_dir=str(settings.runs_dir)),
+            "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+            "llm": LLMClient(),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Loaded by ``dagster dev -w workspace.yaml`` and the CLI."""
+    return build_definitions(Settings.from_env())

@@ -1,0 +1,73 @@
+"""Read a partition's stored gate verdicts for ``eval-assets gate`` (no Dagster: CI needs no instance)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from eval_assets import warehouse as wh
+from eval_assets.reporting.gate import GateEntry, GateVerdict, headline_rows
+from eval_assets.settings import Settings
+
+
+def load_verdict(settings: Settings, config_name: str, eval_date: dt.date | None) -> GateVerdict:
+    """The verdict of one partition (default: the config's latest evaluated date).
+
+    Raises:
+        UsageError: nothing was evaluated for that config and date.
+    """
+    from eval_assets.cli import UsageError
+
+    try:
+        with wh.connect(settings.warehouse_path, read_only=True) as conn:
+            day = eval_date or _latest_date(conn, config_name)
+            if day is None:
+                raise UsageError(f"no evaluation of config {config_name!r} in {settings.warehouse_path}")
+            return _verdict(conn, settings, config_name, day)
+    except duckdb.IOException as exc:
+        raise UsageError(f"cannot read {settings.warehouse_path} (is a run writing it?): {exc}") from exc
+
+
+def _latest_date(conn: duckdb.DuckDBPyConnection, config_name: str) -> dt.date | None:
+    found = wh.scalar(conn, "SELECT max(eval_date) FROM examples WHERE config_name = ?", [config_name])
+    return found if isinstance(found, dt.date) else None
+
+
+def _verdict(conn: duckdb.DuckDBPyConnection, settings: Settings, config_name: str, day: dt.date) -> GateVerdict:
+    from eval_assets.cli import UsageError
+
+    started = wh.count_partition(conn, "examples", day, config_name)
+    if not started:
+        raise UsageError(f"config {config_name!r} was not evaluated on {day}")
+    gates = tuple(
+        GateEntry(check_name=r[0], severity=r[1], passed=r[2], description=r[3] or "")
+        for r in conn.execute(
+            "SELECT check_name, severity, passed, description FROM gate_results "
+            "WHERE eval_date = ? AND config_name = ? ORDER BY passed, severity, check_name",
+            [day, config_name],
+        ).fetchall()
+    )
+    model = wh.scalar(
+        conn, "SELECT any_value(model_id) FROM responses WHERE eval_date = ? AND config_name = ?", [day, config_name]
+    )
+    metrics = conn.execute(
+        "SELECT metric, value, delta FROM metrics WHERE eval_date = ? AND config_name = ? AND tag IS NULL",
+        [day, config_name],
+    ).fetchall()
+    incomplete = None
+    if not gates:
+        incomplete = (
+            "the run stopped before its quality gates (a blocking check such as the error rate or budget "
+            "failed, or the run crashed): see the Dagster run, then rerun the partition"
+        )
+    report = settings.runs_dir / str(day) / config_name / "report.html"
+    return GateVerdict(
+        config_name=config_name,
+        eval_date=str(day),
+        model_id=str(model or ""),
+        gates=gates,
+        headline=headline_rows([(m, v, d) for m, v, d in metrics]),
+        report_path=str(report) if report.exists() else None,
+        incomplete=incomplete,
+    )

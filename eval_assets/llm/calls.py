@@ -1,0 +1,97 @@
+"""What a model call is and what came back: plain data shared by the engine, cache and warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+from eval_assets.config import ModelSpec
+from eval_assets.lineage import stable_hash
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One request to replay.
+
+    Attributes:
+        key: The caller's identity for the call (e.g. ``(dataset, example_id)``).
+        model: Model, endpoint and sampling parameters.
+        messages: Chat messages to send.
+        request_hash: Hash of everything that determines the answer (the cache key).
+    """
+
+    key: Hashable
+    model: ModelSpec
+    messages: tuple[dict[str, str], ...]
+    request_hash: str
+
+
+def request_hash(model: ModelSpec, messages: Sequence[dict[str, str]], *, scope: str) -> str:
+    """Hash of everything that determines an answer; never the API key (only its variable's name is config).
+
+    Args:
+        model: The model spec (id, api_base, sampling parameters).
+        messages: The chat messages sent.
+        scope: Extra cache scope. Nightly runs pass the evaluation date so each night observes the
+            model afresh while reruns of the same night are served from the cache.
+    """
+    return stable_hash(
+        {
+            "model": model.id,
+            "api_base": model.api_base,
+            "temperature": model.temperature,
+            "max_tokens": model.max_tokens,
+            "seed": model.seed,
+            "messages": list(messages),
+            "scope": scope,
+        }
+    )
+
+
+def build_call(key: Hashable, model: ModelSpec, messages: Sequence[dict[str, str]], *, scope: str) -> ModelCall:
+    """A call with its request hash computed."""
+    frozen = tuple(dict(m) for m in messages)
+    return ModelCall(key=key, model=model, messages=frozen, request_hash=request_hash(model, frozen, scope=scope))
+
+
+def estimate_call_tokens(call: ModelCall) -> int:
+    """Worst-case tokens of a call before sending it: ~4 characters a token, plus max_tokens."""
+    characters = sum(len(m.get("content", "")) for m in call.messages)
+    return characters // 4 + 4 * len(call.messages) + call.model.max_tokens
+
+
+@dataclass(frozen=True)
+class ProviderReply:
+    """A successful provider answer."""
+
+    text: str
+    finish_reason: str | None
+    model_version: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What happened to one call: an answer (fresh or cached) or a classified error."""
+
+    call: ModelCall
+    text: str | None
+    finish_reason: str | None = None
+    model_version: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    attempts: int = 0
+    cached: bool = False
+    error_type: str | None = None
+    error_message: str | None = None
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
+
+    @property
+    def ok(self) -> bool:
+        """Whether the call produced an answer."""
+        return self.error_type is None and self.text is not None

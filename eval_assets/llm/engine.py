@@ -1,0 +1,140 @@
+"""The replay engine: bounded concurrency, retries with backoff, outcomes streamed to a sink as they arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from eval_assets.config import ModelSpec
+from eval_assets.llm.calls import CallOutcome, ModelCall, ProviderReply, estimate_call_tokens
+from eval_assets.llm.guards import RunGuard
+from eval_assets.llm.progress import ReplayProgress
+from eval_assets.llm.ratelimit import TokenBucket
+from eval_assets.llm.retry import ProviderError, RetryPolicy
+
+
+class Provider(Protocol):
+    """Something that answers one chat request or raises ProviderError."""
+
+    async def complete(
+        self, model: ModelSpec, messages: Sequence[dict[str, str]], *, timeout_s: float
+    ) -> ProviderReply:
+        """Send one request."""
+        ...
+
+
+async def replay(
+    calls: Sequence[ModelCall],
+    provider: Provider,
+    *,
+    concurrency: int,
+    timeout_s: float,
+    policy: RetryPolicy,
+    on_outcome: Callable[[CallOutcome], None] | None = None,
+    progress: ReplayProgress | None = None,
+    guard: RunGuard | None = None,
+    requests_per_minute: float | None = None,
+    tokens_per_minute: float | None = None,
+    seed: int = 0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[CallOutcome]:
+    """Send every call, at most ``concurrency`` at once, and return outcomes in call order.
+
+    Failures never raise: each call ends as an answer, a classified error, or a skip (budget reached,
+    circuit open) decided by ``guard`` just before launch. ``on_outcome`` sees each outcome as soon as it
+    exists, so a sink can persist paid answers before the replay ends.
+    """
+    semaphore = asyncio.Semaphore(concurrency)
+    rng = random.Random(seed)
+    request_bucket = TokenBucket(requests_per_minute, clock=clock, sleep=sleep) if requests_per_minute else None
+    token_bucket = TokenBucket(tokens_per_minute, clock=clock, sleep=sleep) if tokens_per_minute else None
+
+    def breaker_open() -> bool:
+        return guard is not None and guard.breaker.open
+
+    async def one(call: ModelCall) -> CallOutcome:
+        async with semaphore:
+            skip = guard.admit(call) if guard is not None else None
+            if skip is not None:
+                outcome = CallOutcome(call=call, text=None, attempts=0, error_type=skip[0], error_message=skip[1])
+            else:
+                if request_bucket is not None:
+                    await request_bucket.acquire(1)
+                if token_bucket is not None:
+                    await token_bucket.acquire(estimate_call_tokens(call))
+                outcome = await _call_with_retries(
+                    call,
+                    provider,
+                    timeout_s=timeout_s,
+                    policy=policy,
+                    rng=rng,
+                    sleep=sleep,
+                    clock=clock,
+                    give_up=breaker_open,
+                )
+                if guard is not None:
+                    guard.finished(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+        if progress is not None:
+            progress.record(
+                ok=outcome.ok,
+                cached=False,
+                retries=max(outcome.attempts - 1, 0),
+                cost_usd=outcome.cost_usd,
+                skipped=skip is not None,
+            )
+        return outcome
+
+    return list(await asyncio.gather(*(one(call) for call in calls)))
+
+
+async def _call_with_retries(
+    call: ModelCall,
+    provider: Provider,
+    *,
+    timeout_s: float,
+    policy: RetryPolicy,
+    rng: random.Random,
+    sleep: Callable[[float], Awaitable[None]],
+    clock: Callable[[], float],
+    give_up: Callable[[], bool],
+) -> CallOutcome:
+    first_attempt = clock()
+    attempts = 0
+    while True:
+        attempts += 1
+        started = clock()
+        try:
+            reply = await provider.complete(call.model, call.messages, timeout_s=timeout_s)
+        except ProviderError as error:
+            delay = policy.delay(attempts, retry_after_s=error.retry_after_s, rng=rng)
+            elapsed = clock() - first_attempt
+            # Once the circuit is open, retrying only prolongs an outage: record the failure and stop.
+            if not give_up() and policy.should_retry(
+                error, retries_done=attempts - 1, elapsed_s=elapsed, next_delay_s=delay
+            ):
+                await sleep(delay)
+                continue
+            return CallOutcome(
+                call=call,
+                text=None,
+                attempts=attempts,
+                error_type=error.kind,
+                error_message=str(error)[:2000],
+            )
+        return CallOutcome(
+            call=call,
+            text=reply.text,
+            finish_reason=reply.finish_reason,
+            model_version=reply.model_version,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            cost_usd=reply.cost_usd,
+            latency_ms=(clock() - started) * 1000,
+            attempts=attempts,
+        )

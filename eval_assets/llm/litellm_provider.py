@@ -1,0 +1,147 @@
+"""The provider behind every model call: litellm, imported lazily (it costs seconds and ~125 MB).
+
+litellm's own retries are turned off (``num_retries=0``, ``max_retries=0``): the engine retries with
+one policy for every provider and counts every attempt.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from eval_assets.config import ModelSpec
+from eval_assets.llm.calls import ProviderReply
+from eval_assets.llm.retry import ProviderError, parse_retry_after
+
+
+class MissingApiKeyError(RuntimeError):
+    """A config names an API-key variable that is not set."""
+
+
+def import_litellm() -> Any:
+    """Import litellm with its network price-map fetch disabled (there may be no internet)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.telemetry = False
+    return litellm
+
+
+def resolve_api_key(model: ModelSpec) -> str | None:
+    """The API key from the environment variable the config names, read at call time, never stored."""
+    if model.api_key_env is None:
+        return None
+    value = os.environ.get(model.api_key_env)
+    if not value:
+        raise MissingApiKeyError(f"model {model.id!r} reads its API key from ${model.api_key_env}, which is not set")
+    return value
+
+
+class LiteLLMProvider:
+    """Sends chat requests through ``litellm.acompletion`` and classifies failures."""
+
+    def __init__(self) -> None:
+        self._litellm = import_litellm()
+
+    async def complete(
+        self, model: ModelSpec, messages: Sequence[dict[str, str]], *, timeout_s: float
+    ) -> ProviderReply:
+        """Send one request; raise ProviderError with a kind the retry policy understands."""
+        litellm = self._litellm
+        kwargs: dict[str, Any] = {
+            "model": model.id,
+            "messages": list(messages),
+            "temperature": model.temperature,
+            "max_tokens": model.max_tokens,
+            "timeout": timeout_s,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        if model.seed is not None:
+            kwargs["seed"] = model.seed
+        if model.api_base:
+            kwargs["api_base"] = model.api_base
+        api_key = resolve_api_key(model)
+        if api_key:
+            kwargs["api_key"] = api_key
+        try:
+            response = await litellm.acompletion(**kwargs)
+        except Exception as exc:
+            raise classify_exception(exc, litellm) from exc
+        return reply_from_response(response, litellm, requested_model=model.id)
+
+
+def reply_from_response(response: Any, litellm: Any, *, requested_model: str | None = None) -> ProviderReply:
+    """Text, usage and cost of a litellm ModelResponse (cost None when unknown: never a silent 0)."""
+    choices = getattr(response, "choices", None) or []
+    if not choices:
+        raise ProviderError("malformed_response", "the provider returned no choices")
+    message = getattr(choices[0], "message", None)
+    text = getattr(message, "content", None)
+    if text is None:
+        raise ProviderError("malformed_response", "the provider returned a choice without text content")
+    usage = getattr(response, "usage", None)
+    input_tokens = getattr(usage, "prompt_tokens", None) if usage is not None else None
+    output_tokens = getattr(usage, "completion_tokens", None) if usage is not None else None
+    cost: float | None = None
+    if input_tokens is not None and output_tokens is not None:
+        # The reported model (a dated snapshot) prices most precisely; servers that report a name litellm
+        # does not know (vLLM, proxies) are priced as the model that was asked for.
+        for name in (None, requested_model):
+            try:
+                cost = float(litellm.completion_cost(completion_response=response, model=name))
+                break
+            except Exception:  # unknown price: try the next name, else record null, never invent a number
+                cost = None
+    return ProviderReply(
+        text=text,
+        finish_reason=getattr(choices[0], "finish_reason", None),
+        model_version=getattr(response, "model", None),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=cost,
+    )
+
+
+def classify_exception(exc: Exception, litellm: Any) -> ProviderError:
+    """Map litellm/openai exceptions onto our retryable and permanent error kinds."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, MissingApiKeyError):
+        return ProviderError("auth", str(exc))
+    checks: list[tuple[str, str]] = [
+        ("ContextWindowExceededError", "context_window"),
+        ("ContentPolicyViolationError", "content_filter"),
+        ("RateLimitError", "rate_limit"),
+        ("Timeout", "timeout"),
+        ("AuthenticationError", "auth"),
+        ("PermissionDeniedError", "auth"),
+        ("NotFoundError", "not_found"),
+        ("BadRequestError", "bad_request"),
+        ("UnprocessableEntityError", "bad_request"),
+        ("ServiceUnavailableError", "server_error"),
+        ("BadGatewayError", "server_error"),
+        ("InternalServerError", "server_error"),
+        ("APIConnectionError", "connection"),
+        ("APIResponseValidationError", "malformed_response"),
+    ]
+    kind = "error"
+    for class_name, candidate in checks:
+        cls = getattr(litellm, class_name, None)
+        if cls is not None and isinstance(exc, cls):
+            kind = candidate
+            break
+    else:
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int):
+            kind = "rate_limit" if status == 429 else "server_error" if status >= 500 else "bad_request"
+        elif isinstance(exc, TimeoutError):
+            kind = "timeout"
+    if kind == "server_error" and "Missing credentials" in str(exc):
+        kind = "auth"  # litellm reports a missing key as a 500: retrying cannot help
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    retry_after = parse_retry_after(headers) if headers is not None else None
+    if retry_after is None:
+        retry_after = parse_retry_after(getattr(exc, "litellm_response_headers", None))
+    return ProviderError(kind, f"{type(exc).__name__}: {exc}", retry_after_s=retry_after)

@@ -1,0 +1,1 @@
+"""Pure report rendering: Markdown and self-contained HTML from a ReportData value."""

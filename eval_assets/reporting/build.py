@@ -1,0 +1,145 @@
+"""Assemble ReportData and the raw-outputs document from warehouse rows (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from eval_assets.config import Threshold
+from eval_assets.reporting.model import ExampleLine, GateLine, MetricLine, ReportData, RunSummary
+from eval_assets.scoring.gates import GateOutcome
+
+#: Metrics where a drop is good news.
+LOWER_IS_BETTER_PREFIXES = ("error_rate", "judge_error_rate", "latency_", "cost_usd", "tokens_")
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether an increase of the metric is an improvement."""
+    return not metric.startswith(LOWER_IS_BETTER_PREFIXES)
+
+
+def gate_lines(outcomes: Sequence[GateOutcome]) -> list[GateLine]:
+    """Gate verdicts for the report."""
+    return [
+        GateLine(o.threshold.check_name, o.threshold.describe(), o.threshold.severity, o.passed, o.reason)
+        for o in outcomes
+    ]
+
+
+def metric_lines(metrics: pl.DataFrame, outcomes: Sequence[GateOutcome]) -> tuple[list[MetricLine], list[MetricLine]]:
+    """Overall and per-tag rows of the metrics table, with gates attached where they exist."""
+    gates: dict[tuple[str, str | None], GateOutcome] = {(o.threshold.metric, o.threshold.tag): o for o in outcomes}
+    overall: list[MetricLine] = []
+    by_tag: list[MetricLine] = []
+    for row in metrics.sort(["tag", "metric"], nulls_last=False).iter_rows(named=True):
+        gate = gates.get((row["metric"], row["tag"]))
+        line = MetricLine(
+            metric=row["metric"],
+            tag=row["tag"],
+            current=row["value"],
+            previous=row["baseline_value"],
+            n=row["n"],
+            higher_is_better=higher_is_better(row["metric"]),
+            threshold=_bounds(gate.threshold) if gate else None,
+            gate_failed=bool(gate and not gate.passed),
+            gate_severity=gate.threshold.severity if gate else None,
+        )
+        if row["tag"] is None:
+            overall.append(line)
+        elif row["metric"].endswith(".pass_rate") or gate is not None:
+            by_tag.append(line)
+    return overall, by_tag
+
+
+def _bounds(threshold: Threshold) -> str:
+    parts = []
+    if threshold.min is not None:
+        parts.append(f">= {threshold.min:g}")
+    if threshold.max is not None:
+        parts.append(f"<= {threshold.max:g}")
+    return " and ".join(parts)
+
+
+def example_lines(scored: pl.DataFrame) -> list[ExampleLine]:
+    """Rows of the ``scored_examples`` view as report lines."""
+    return [
+        ExampleLine(
+            dataset=r["dataset"],
+            example_id=r["example_id"],
+            scorer=r["scorer"],
+            score=r["score"],
+            passed=r["passed"],
+            input_text=r["input_text"],
+            output_text=r["output_text"],
+            reference=list(r["reference"] or []),
+            detail=r["detail"] or "",
+            error_type=r["error_type"],
+        )
+        for r in scored.iter_rows(named=True)
+    ]
+
+
+def worst_examples(scored: pl.DataFrame, *, limit: int = 10) -> list[ExampleLine]:
+    """Failed scores, lowest first, then failed calls; at most one line per example, ``limit`` in all."""
+    failing = scored.filter((pl.col("passed") == False) | pl.col("error_type").is_not_null())  # noqa: E712
+    ordered = failing.sort(["score", "dataset", "example_id", "scorer"], nulls_last=True)
+    unique = ordered.unique(subset=["dataset", "example_id"], keep="first", maintain_order=True)
+    return example_lines(unique.head(limit))
+
+
+def build_report(
+    summary: RunSummary, metrics: pl.DataFrame, outcomes: Sequence[GateOutcome], scored: pl.DataFrame
+) -> ReportData:
+    """Everything the reports show."""
+    overall, by_tag = metric_lines(metrics, outcomes)
+    return ReportData(
+        summary=summary,
+        metrics=overall,
+        tag_metrics=by_tag,
+        gates=gate_lines(outcomes),
+        worst=worst_examples(scored),
+    )
+
+
+def outputs_document(
+    summary: RunSummary, examples: pl.DataFrame, responses: pl.DataFrame, scores: pl.DataFrame
+) -> dict[str, Any]:
+    """Raw outputs keyed ``<dataset>/<example id>`` (the keys report links point at)."""
+    by_key: dict[str, dict[str, Any]] = {}
+    for row in examples.iter_rows(named=True):
+        by_key[f"{row['dataset']}/{row['example_id']}"] = {
+            "dataset": row["dataset"],
+            "example_id": row["example_id"],
+            "line": row["line"],
+            "input": row["input_json"],
+            "reference": row["reference"],
+            "tags": row["tags"],
+            "scores": {},
+        }
+    for row in responses.iter_rows(named=True):
+        entry = by_key.setdefault(f"{row['dataset']}/{row['example_id']}", {"scores": {}})
+        entry.update(
+            {
+                "output": row["output_text"],
+                "model_version": row["model_version"],
+                "finish_reason": row["finish_reason"],
+                "input_tokens": row["input_tokens"],
+                "output_tokens": row["output_tokens"],
+                "cost_usd": row["cost_usd"],
+                "latency_ms": row["latency_ms"],
+                "cached": row["cached"],
+                "error_type": row["error_type"],
+                "error_message": row["error_message"],
+                "request_hash": row["request_hash"],
+            }
+        )
+    for row in scores.iter_rows(named=True):
+        entry = by_key.setdefault(f"{row['dataset']}/{row['example_id']}", {"scores": {}})
+        entry["scores"][row["scorer"]] = {
+            "score": row["score"],
+            "passed": row["passed"],
+            "detail": row["detail"],
+        }
+    return {"run": summary.__dict__, "examples": by_key}

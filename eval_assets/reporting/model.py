@@ -1,0 +1,136 @@
+"""What a run report shows, as plain data (built by the Dagster glue, rendered by pure functions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Identity and lineage of the run."""
+
+    config_name: str
+    eval_date: str  # ISO date of the partition
+    description: str
+    model_id: str
+    model_version: str | None  # what the provider reported (most common value)
+    run_id: str
+    git_sha: str
+    config_hash: str
+    dataset_hashes: dict[str, str]  # dataset name -> content hash
+    prompt_hashes: dict[str, str]  # rubric name -> content hash
+    baseline_date: str | None  # ISO date of the partition compared against, None for the first run
+    n_examples: int
+    n_errors: int
+    cost_usd: float | None
+    simulated: bool  # the model under test is the built-in offline simulator
+
+
+@dataclass(frozen=True)
+class MetricLine:
+    """One row of the Metric | Prev | Current | Delta table."""
+
+    metric: str  # e.g. "contains.pass_rate", "latency_p95_ms"
+    tag: str | None  # None: whole run
+    current: float | None
+    previous: float | None
+    n: int
+    higher_is_better: bool  # colours the delta (latency, cost, error rates: lower is better)
+    threshold: str | None = None  # e.g. ">= 0.7" when a gate exists on this metric/tag
+    gate_failed: bool = False
+    gate_severity: str | None = None  # "error" | "warn" when a gate exists
+
+    @property
+    def delta(self) -> float | None:
+        """Current minus previous."""
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+
+@dataclass(frozen=True)
+class GateLine:
+    """A quality gate's verdict."""
+
+    name: str  # asset check name
+    description: str  # e.g. "contains.pass_rate >= 0.7"
+    severity: str  # "error" | "warn"
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ExampleLine:
+    """An example shown in the worst-examples list (all text is untrusted model/user content)."""
+
+    dataset: str
+    example_id: str
+    scorer: str
+    score: float | None
+    passed: bool | None
+    input_text: str
+    output_text: str | None
+    reference: list[str]
+    detail: str  # matched reference / judge rationale / error
+    error_type: str | None = None
+
+    @property
+    def anchor(self) -> str:
+        """Fragment id of this example in the HTML report and key in outputs.json."""
+        return f"{self.dataset}/{self.example_id}"
+
+
+@dataclass(frozen=True)
+class ComparisonLine:
+    """One scorer (overall or on a tag) against the baseline, example by example."""
+
+    scorer: str
+    tag: str | None  # None: whole run
+    kind: str  # "pass_fail" (exact McNemar) | "graded" (paired bootstrap of the mean score)
+    n: int  # examples scored in both runs
+    baseline: float | None  # pass rate (pass_fail) or mean normalized score (graded) on those examples
+    current: float | None
+    delta: float | None  # current - baseline
+    ci_low: float | None  # 95% interval of delta
+    ci_high: float | None
+    p_value: float | None
+    flipped_to_fail: int
+    flipped_to_pass: int
+    regression: bool  # drop > min_effect and p < alpha
+    gated: bool  # takes part in the regression gate
+
+
+@dataclass(frozen=True)
+class FlipLine:
+    """An example whose verdict changed against the baseline (all text untrusted)."""
+
+    dataset: str
+    example_id: str
+    scorer: str
+    direction: str  # "pass_to_fail" | "fail_to_pass"
+    input_text: str
+    baseline_output: str | None
+    current_output: str | None
+    baseline_detail: str | None
+    current_detail: str | None
+
+    @property
+    def anchor(self) -> str:
+        """Key of this example in outputs.json and the HTML report."""
+        return f"{self.dataset}/{self.example_id}"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the Markdown and HTML reports show."""
+
+    summary: RunSummary
+    metrics: list[MetricLine]  # overall rows (tag None)
+    tag_metrics: list[MetricLine]  # per-tag rows (scorer pass rates by tag)
+    gates: list[GateLine]
+    worst: list[ExampleLine]
+    outputs_file: str = "outputs.json"  # relative link to the raw outputs
+    notes: list[str] = field(default_factory=list)
+    baseline_label: str | None = None  # e.g. "candidate 2026-11-06" (None: no baseline yet)
+    comparisons: list[ComparisonLine] = field(default_factory=list)  # overall first, then by tag
+    flips: list[FlipLine] = field(default_factory=list)  # pass -> fail first

@@ -1,0 +1,70 @@
+"""Dagster resources: where the data lives, and the model client. Created per run, never at import."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from eval_assets.lineage import git_sha
+from eval_assets.llm.engine import Provider
+from eval_assets.project import EvalPlan, load_plan
+
+
+class EvalProject(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic only for typing Dagster internals
+    """The data directory (configs, datasets, rubrics) and where reports are written."""
+
+    data_dir: str = Field(description="Directory holding configs/, datasets/ and prompts/.")
+    runs_dir: str = Field(description="Directory receiving <date>/<config>/ report folders.")
+
+    def plan(self, config_name: str) -> EvalPlan:
+        """The validated plan of a config (raises InvalidInputError naming file, line and field)."""
+        return load_plan(Path(self.data_dir), config_name)
+
+    def git_sha(self) -> str:
+        """Commit of the repository holding the data directory."""
+        return git_sha(Path(self.data_dir))
+
+    def run_dir(self, eval_date: str, config_name: str) -> Path:
+        """Folder of one partition's raw outputs and reports."""
+        return Path(self.runs_dir) / eval_date / config_name
+
+    def dashboard_path(self) -> Path:
+        """The cross-config dashboard page, beside the date folders it links to."""
+        return Path(self.runs_dir) / "dashboard.html"
+
+
+class ReplayOptions(dg.Config):
+    """Per-run options of the stages that call models (set in the launchpad or by the CLI)."""
+
+    use_cache: bool = Field(
+        default=True,
+        description="Reuse cached answers when the config allows it; false forces fresh calls (still stored).",
+    )
+
+
+class LLMClient(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic only for typing Dagster internals
+    """Model calls: a lean transport for OpenAI-compatible endpoints, litellm for every other provider.
+
+    The offline simulator is a litellm provider too. See eval_assets/llm/routing.py for the rule and why.
+    """
+
+    progress_interval_s: float = Field(default=5.0, description="Seconds between progress log lines.")
+
+    @cached_property
+    def provider(self) -> Provider:
+        """The routing provider, built on first use (litellm, behind it, takes seconds to import)."""
+        from eval_assets.llm.routing import RoutingProvider
+
+        return RoutingProvider()
+
+    def prepare_offline(self, plan: EvalPlan, eval_date: str, model_ids: Sequence[str]) -> None:
+        """Teach the offline simulator this run's examples, when an offline model is used."""
+        if not any(model_id.startswith("offline/") for model_id in model_ids):
+            return
+        from eval_assets.llm.offline_setup import install_offline_simulator
+
+        install_offline_simulator(plan, eval_date)

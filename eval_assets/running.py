@@ -1,0 +1,127 @@
+"""Run (date, config) cells through Dagster in-process for the CLI, in the instance the UI sees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import dagster as dg
+
+from eval_assets import warehouse as wh
+from eval_assets.assets.partitions import cell_key
+from eval_assets.automation import DASHBOARD_JOB, EVAL_JOB, step_failure_messages
+from eval_assets.cli import RunOutcome
+from eval_assets.settings import Settings
+
+
+def instance_for_cli() -> dg.DagsterInstance:
+    """The persistent instance when ``DAGSTER_HOME`` is set (so the UI shows CLI runs), else an ephemeral one."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_cells(
+    settings: Settings, configs: Sequence[str], dates: Sequence[dt.date], *, use_cache: bool, quiet: bool
+) -> list[RunOutcome]:
+    """Materialize every (date, config) cell, one run each, dates in order so baselines exist."""
+    from eval_assets.definitions import build_definitions
+
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(EVAL_JOB)
+    with instance_for_cli() as instance:
+        outcomes = _run_all(job, instance, configs, dates, use_cache=use_cache, quiet=quiet)
+        if any(o.reached_report for o in outcomes):
+            dashboard = defs.resolve_job_def(DASHBOARD_JOB).execute_in_process(
+                instance=instance, raise_on_error=False, run_config=_quiet_logs(quiet)
+            )
+            if not dashboard.success:
+                print("warning: the dashboard could not be refreshed (see the Dagster logs)", file=sys.stderr)
+        return outcomes
+
+
+def _quiet_logs(quiet: bool) -> dict[str, object]:
+    return {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
+
+
+def _run_all(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    configs: Sequence[str],
+    dates: Sequence[dt.date],
+    *,
+    use_cache: bool,
+    quiet: bool,
+) -> list[RunOutcome]:
+    total = len(configs) * len(dates)
+    outcomes: list[RunOutcome] = []
+    replay_options = {"config": {"use_cache": use_cache}}
+    run_config = {"ops": {"model_responses": replay_options, "example_scores": replay_options}, **_quiet_logs(quiet)}
+    for day in dates:
+        for config in configs:
+            position = len(outcomes) + 1
+            print(f"[{position}/{total}] {config} {day}: running", file=sys.stderr, flush=True)
+            result = job.execute_in_process(
+                partition_key=cell_key(day, config),
+                instance=instance,
+                raise_on_error=False,
+                run_config=run_config,
+            )
+            outcomes.append(outcome_of(result, config, day))
+    return outcomes
+
+
+def outcome_of(result: dg.ExecuteInProcessResult, config: str, day: dt.date) -> RunOutcome:
+    """Failed gates and run errors of one in-process run."""
+    failed: list[str] = []
+    warned: list[str] = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        label = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+        description = evaluation.description or ""
+        line = f"{label}: {description}".rstrip(": ")
+        (failed if evaluation.severity == dg.AssetCheckSeverity.ERROR else warned).append(line)
+    error = None
+    if not result.success:
+        error = step_failure_messages(result.get_step_failure_events()) or "run failed (see the Dagster logs)"
+    reached_report = any(
+        event.asset_key == dg.AssetKey("eval_report") for event in result.get_asset_materialization_events()
+    )
+    return RunOutcome(
+        config=config,
+        eval_date=day,
+        success=result.success,
+        failed_gates=failed,
+        warned_gates=warned,
+        error=error,
+        reached_report=reached_report,
+    )
+
+
+def headline(settings: Settings, outcome: RunOutcome) -> str:
+    """Pass rates with deltas, error rate and cost of a finished cell, in one line."""
+    if not settings.warehouse_path.exists():
+        return ""
+    try:
+        with wh.connect(settings.warehouse_path, read_only=True) as conn:
+            metrics = wh.read_partition(conn, "metrics", outcome.eval_date, outcome.config)
+    except Exception as exc:  # the summary must never hide the exit status
+        logging.getLogger(__name__).debug("no headline: %s", exc)
+        return ""
+    parts = []
+    for row in metrics.filter(metrics["tag"].is_null()).sort("metric").iter_rows(named=True):
+        metric, value, delta = row["metric"], row["value"], row["delta"]
+        if value is None:
+            continue
+        if metric.endswith(".pass_rate"):
+            change = f" ({delta * 100:+.1f} pp)" if delta is not None else ""
+            parts.append(f"{metric.removesuffix('.pass_rate')} {value:.1%}{change}")
+        elif metric == "error_rate" and value:
+            parts.append(f"errors {value:.1%}")
+        elif metric == "cost_usd":
+            parts.append(f"${value:.4f}")
+    return ", ".join(parts)

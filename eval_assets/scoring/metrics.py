@@ -1,0 +1,134 @@
+"""Run metrics from score and response rows (pure Polars; defined on empty input)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric of a run, overall (``tag`` None) or for one tag slice.
+
+    ``value`` is None when nothing could be measured (n == 0), never a made-up 0.
+    """
+
+    metric: str
+    tag: str | None
+    value: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class ComparedMetric:
+    """A metric next to its value in the baseline partition."""
+
+    metric: str
+    tag: str | None
+    value: float | None
+    n: int
+    baseline_value: float | None
+
+    @property
+    def delta(self) -> float | None:
+        """Current minus baseline, when both exist."""
+        if self.value is None or self.baseline_value is None:
+            return None
+        return self.value - self.baseline_value
+
+
+def _mean(series: pl.Series) -> float | None:
+    clean = series.drop_nulls()
+    return float(clean.cast(pl.Float64).mean()) if clean.len() else None  # type: ignore[arg-type]
+
+
+def scorer_metrics(scores: pl.DataFrame) -> list[MetricValue]:
+    """``<scorer>.pass_rate`` and ``<scorer>.mean``, overall and per tag.
+
+    Rows whose score is null (the model call failed, or every judge failed) are not counted: an
+    infrastructure failure is not a quality failure and has its own metrics.
+
+    Args:
+        scores: Rows with columns ``scorer``, ``score``, ``passed``, ``tags``.
+    """
+    out: list[MetricValue] = []
+    if scores.is_empty():
+        return out
+    scored = scores.filter(pl.col("score").is_not_null())
+    for scorer in sorted(scores.get_column("scorer").unique().to_list()):
+        rows = scored.filter(pl.col("scorer") == scorer)
+        out.extend(_scorer_values(scorer, None, rows))
+        by_tag = rows.explode("tags").filter(pl.col("tags").is_not_null())
+        for tag in sorted(by_tag.get_column("tags").unique().to_list()):
+            out.extend(_scorer_values(scorer, tag, by_tag.filter(pl.col("tags") == tag)))
+    return out
+
+
+def _scorer_values(scorer: str, tag: str | None, rows: pl.DataFrame) -> list[MetricValue]:
+    n = rows.height
+    values = [
+        MetricValue(f"{scorer}.pass_rate", tag, _mean(rows.get_column("passed")) if n else None, n),
+        MetricValue(f"{scorer}.mean", tag, _mean(rows.get_column("score")) if n else None, n),
+    ]
+    if "judges_disagree" in rows.columns:
+        verdicts = rows.get_column("judges_disagree").drop_nulls()
+        if verdicts.len():
+            # Agreement: share of examples whose judges stayed within the scorer's disagreement margin.
+            agreed = (~verdicts).cast(pl.Float64).mean()
+            values.append(MetricValue(f"{scorer}.judge_agreement", tag, float(agreed), verdicts.len()))  # type: ignore[arg-type]
+    return values
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (``q`` in [0, 1]); None for no values."""
+    if not values:
+        return None
+    return float(pl.Series(values, dtype=pl.Float64).quantile(q, interpolation="linear"))  # type: ignore[arg-type]
+
+
+def response_metrics(responses: pl.DataFrame, judge_verdicts: pl.DataFrame | None = None) -> list[MetricValue]:
+    """error_rate, latency percentiles, tokens, cost and judge_error_rate of a run.
+
+    Args:
+        responses: Rows with ``error_type``, ``latency_ms``, ``input_tokens``, ``output_tokens``, ``cost_usd``.
+        judge_verdicts: Rows with ``error`` and ``cost_usd`` (optional).
+    """
+    total = responses.height
+    ok = responses.filter(pl.col("error_type").is_null()) if total else responses
+    latencies = ok.get_column("latency_ms").drop_nulls().to_list() if total else []
+    judges = judge_verdicts if judge_verdicts is not None else pl.DataFrame()
+    judge_total = judges.height
+    model_cost = float(responses.get_column("cost_usd").fill_null(0).sum()) if total else 0.0
+    judge_cost = float(judges.get_column("cost_usd").fill_null(0).sum()) if judge_total else 0.0
+    return [
+        MetricValue("error_rate", None, (total - ok.height) / total if total else None, total),
+        MetricValue("latency_p50_ms", None, percentile(latencies, 0.5), len(latencies)),
+        MetricValue("latency_p95_ms", None, percentile(latencies, 0.95), len(latencies)),
+        MetricValue(
+            "tokens_in",
+            None,
+            float(ok.get_column("input_tokens").fill_null(0).sum()) if total else None,
+            ok.height,
+        ),
+        MetricValue(
+            "tokens_out",
+            None,
+            float(ok.get_column("output_tokens").fill_null(0).sum()) if total else None,
+            ok.height,
+        ),
+        MetricValue("cost_usd", None, model_cost + judge_cost if total else None, total + judge_total),
+        MetricValue(
+            "judge_error_rate",
+            None,
+            judges.filter(pl.col("error").is_not_null()).height / judge_total if judge_total else None,
+            judge_total,
+        ),
+    ]
+
+
+def compare(current: Iterable[MetricValue], baseline: Iterable[MetricValue]) -> list[ComparedMetric]:
+    """Pair each current metric with the same (metric, tag) of the baseline."""
+    previous = {(m.metric, m.tag): m.value for m in baseline}
+    return [ComparedMetric(m.metric, m.tag, m.value, m.n, previous.get((m.metric, m.tag))) for m in current]

@@ -1,0 +1,460 @@
+"""The DuckDB warehouse: the one home of the schema (tables, views, version) and of partition writes.
+
+Every table holding run data carries the run keys (``eval_date``, ``config_name``) and the lineage keys
+(``run_id``, ``git_sha``, ``config_hash``). Writes replace one (date, config) cell in a single
+transaction (delete, then ``INSERT ... BY NAME``), so re-materializing never duplicates or half-writes.
+This module knows nothing of Dagster: it takes a DuckDB connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its DuckDB type, its Polars type, and whether it may be null."""
+
+    name: str
+    sql_type: str
+    dtype: pl.DataType
+    nullable: bool = True
+    doc: str = ""
+
+
+def _c(name: str, sql_type: str, dtype: pl.DataType, doc: str = "", *, nullable: bool = True) -> Column:
+    return Column(name, sql_type, dtype, nullable, doc)
+
+
+STR, FLOAT, INT, BOOL, DATE, TS = (
+    pl.Utf8(),
+    pl.Float64(),
+    pl.Int64(),
+    pl.Boolean(),
+    pl.Date(),
+    pl.Datetime("us"),
+)
+STR_LIST = pl.List(pl.Utf8())
+
+RUN_KEYS = (
+    _c("eval_date", "DATE", DATE, "the partition's date", nullable=False),
+    _c("config_name", "VARCHAR", STR, "the partition's config (file stem in data/configs)", nullable=False),
+)
+LINEAGE_KEYS = (
+    _c("run_id", "VARCHAR", STR, "Dagster run that wrote the row", nullable=False),
+    _c(
+        "git_sha",
+        "VARCHAR",
+        STR,
+        "commit of the repository ('-dirty' when it had local changes)",
+        nullable=False,
+    ),
+    _c("config_hash", "VARCHAR", STR, "hash of the validated config", nullable=False),
+)
+EXAMPLE_KEYS = (
+    _c("dataset", "VARCHAR", STR, "dataset name (file stem)", nullable=False),
+    _c("dataset_hash", "VARCHAR", STR, "hash of the dataset file's bytes", nullable=False),
+    _c("example_id", "VARCHAR", STR, "example id within the dataset", nullable=False),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "examples": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        *EXAMPLE_KEYS,
+        _c("line", "INTEGER", INT, "line in the dataset file", nullable=False),
+        _c("input_json", "VARCHAR", STR, "the input as JSON (string or chat messages)", nullable=False),
+        _c("input_text", "VARCHAR", STR, "the last user turn, for reading", nullable=False),
+        _c("reference", "VARCHAR[]", STR_LIST, "acceptable answers", nullable=False),
+        _c("tags", "VARCHAR[]", STR_LIST, "tags used to slice metrics", nullable=False),
+        _c("metadata_json", "VARCHAR", STR, "free-form metadata from the dataset"),
+    ),
+    "responses": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        *EXAMPLE_KEYS,
+        _c("model_id", "VARCHAR", STR, "litellm model id from the config", nullable=False),
+        _c("model_version", "VARCHAR", STR, "model name the provider reported"),
+        _c("request_hash", "VARCHAR", STR, "hash of everything that determines the answer", nullable=False),
+        _c("output_text", "VARCHAR", STR, "the model's answer (null on error)"),
+        _c("finish_reason", "VARCHAR", STR, "stop, length, ..."),
+        _c("input_tokens", "BIGINT", INT, "prompt tokens reported by the provider"),
+        _c("output_tokens", "BIGINT", INT, "completion tokens reported by the provider"),
+        _c(
+            "cost_usd",
+            "DOUBLE",
+            FLOAT,
+            "price of the answer from litellm's price map (null if unknown; cached answers keep their price)",
+        ),
+        _c("latency_ms", "DOUBLE", FLOAT, "wall time of the successful attempt"),
+        _c(
+            "attempts",
+            "INTEGER",
+            INT,
+            "calls made, retries included (0 when served from cache)",
+            nullable=False,
+        ),
+        _c(
+            "cached",
+            "BOOLEAN",
+            BOOL,
+            "served without a new provider call (cache or duplicate request)",
+            nullable=False,
+        ),
+        _c(
+            "error_type",
+            "VARCHAR",
+            STR,
+            "rate_limit, timeout, server_error, bad_request, auth, ... (null if ok)",
+        ),
+        _c("error_message", "VARCHAR", STR, "the provider's error message"),
+        _c("created_at", "TIMESTAMP", TS, "when the answer was received", nullable=False),
+    ),
+    "scores": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        *EXAMPLE_KEYS,
+        _c("scorer", "VARCHAR", STR, "scorer name from the config", nullable=False),
+        _c("scorer_kind", "VARCHAR", STR, "exact_match, contains, rubric_judge, ...", nullable=False),
+        _c("scorer_version", "VARCHAR", STR, "version of the scoring function", nullable=False),
+        _c("scorer_args_json", "VARCHAR", STR, "the scorer's arguments as configured", nullable=False),
+        _c("score", "DOUBLE", FLOAT, "normalized score in [0, 1] (null when not scorable)"),
+        _c("passed", "BOOLEAN", BOOL, "score >= pass_score (null when not scorable)"),
+        _c("detail", "VARCHAR", STR, "why: matched reference, judge rationale, or why it was not scored"),
+        _c("tags", "VARCHAR[]", STR_LIST, "the example's tags", nullable=False),
+        _c("judge_models", "VARCHAR", STR, "judge model ids, comma-separated (judges only)"),
+        _c("prompt_hash", "VARCHAR", STR, "hash of the rubric file (judges only)"),
+        _c("judge_error", "VARCHAR", STR, "why a judge verdict is missing (judges only)"),
+        _c("judge_spread", "DOUBLE", FLOAT, "max - min of the judges' normalized scores (several judges only)"),
+        _c("judges_disagree", "BOOLEAN", BOOL, "judge_spread > the scorer's disagreement_margin"),
+    ),
+    "judge_verdicts": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        *EXAMPLE_KEYS,
+        _c("scorer", "VARCHAR", STR, "rubric_judge scorer name", nullable=False),
+        _c("judge_model", "VARCHAR", STR, "judge's litellm model id", nullable=False),
+        _c("judge_model_version", "VARCHAR", STR, "model name the judge's provider reported"),
+        _c("prompt_hash", "VARCHAR", STR, "hash of the rubric file", nullable=False),
+        _c("request_hash", "VARCHAR", STR, "hash of the judge request", nullable=False),
+        _c("raw_score", "DOUBLE", FLOAT, "score on the rubric's scale"),
+        _c("score", "DOUBLE", FLOAT, "normalized score in [0, 1]"),
+        _c("rationale", "VARCHAR", STR, "the judge's rationale"),
+        _c("raw_answer", "VARCHAR", STR, "the judge's answer as received"),
+        _c("error", "VARCHAR", STR, "call failure or unparseable answer"),
+        _c("input_tokens", "BIGINT", INT, "judge prompt tokens"),
+        _c("output_tokens", "BIGINT", INT, "judge completion tokens"),
+        _c("cost_usd", "DOUBLE", FLOAT, "judge call cost"),
+        _c("cached", "BOOLEAN", BOOL, "served from the response cache", nullable=False),
+    ),
+    "metrics": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        _c("metric", "VARCHAR", STR, "e.g. contains.pass_rate, error_rate, latency_p95_ms", nullable=False),
+        _c("tag", "VARCHAR", STR, "null for the whole run, else the tag slice"),
+        _c("value", "DOUBLE", FLOAT, "the metric's value (null when nothing was scorable)"),
+        _c("n", "BIGINT", INT, "examples behind the value", nullable=False),
+        _c("baseline_date", "DATE", DATE, "date of the baseline partition (null when none)"),
+        _c("baseline_value", "DOUBLE", FLOAT, "the metric in the baseline partition"),
+        _c("delta", "DOUBLE", FLOAT, "value - baseline_value"),
+    ),
+    "runs": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        _c("model_id", "VARCHAR", STR, "model under test", nullable=False),
+        _c("model_version", "VARCHAR", STR, "most common model version reported"),
+        _c("dataset_hashes_json", "VARCHAR", STR, "{dataset: hash}", nullable=False),
+        _c("prompt_hashes_json", "VARCHAR", STR, "{rubric: hash}", nullable=False),
+        _c("n_examples", "BIGINT", INT, "examples replayed", nullable=False),
+        _c("n_errors", "BIGINT", INT, "model calls that failed", nullable=False),
+        _c("cost_usd", "DOUBLE", FLOAT, "model + judge cost"),
+        _c("baseline_date", "DATE", DATE, "partition compared against"),
+        _c("finished_at", "TIMESTAMP", TS, "when the metrics were computed", nullable=False),
+    ),
+    "comparisons": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        _c("scorer", "VARCHAR", STR, "scorer name", nullable=False),
+        _c("tag", "VARCHAR", STR, "null for the whole run, else the tag slice"),
+        _c("kind", "VARCHAR", STR, "pass_fail (exact McNemar) or graded (paired bootstrap)", nullable=False),
+        _c("baseline_config", "VARCHAR", STR, "config of the baseline partition", nullable=False),
+        _c("baseline_date", "DATE", DATE, "date of the baseline partition", nullable=False),
+        _c("n", "BIGINT", INT, "examples scored in both runs", nullable=False),
+        _c("baseline_value", "DOUBLE", FLOAT, "pass rate or mean score on the paired examples, baseline"),
+        _c("current_value", "DOUBLE", FLOAT, "the same, this run"),
+        _c("delta", "DOUBLE", FLOAT, "current_value - baseline_value"),
+        _c("ci_low", "DOUBLE", FLOAT, "lower bound of the 95% interval of delta"),
+        _c("ci_high", "DOUBLE", FLOAT, "upper bound of the 95% interval of delta"),
+        _c("p_value", "DOUBLE", FLOAT, "two-sided p-value of the paired test"),
+        _c("flipped_to_fail", "BIGINT", INT, "examples that passed in the baseline and fail now", nullable=False),
+        _c("flipped_to_pass", "BIGINT", INT, "examples that failed in the baseline and pass now", nullable=False),
+        _c("regression", "BOOLEAN", BOOL, "drop > min_effect and p < alpha", nullable=False),
+        _c("gated", "BOOLEAN", BOOL, "whether this comparison can fail the regression gate", nullable=False),
+    ),
+    "flips": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        _c("dataset", "VARCHAR", STR, "dataset name", nullable=False),
+        _c("example_id", "VARCHAR", STR, "example id", nullable=False),
+        _c("scorer", "VARCHAR", STR, "scorer whose verdict flipped", nullable=False),
+        _c("direction", "VARCHAR", STR, "pass_to_fail or fail_to_pass", nullable=False),
+        _c("baseline_config", "VARCHAR", STR, "config of the baseline partition", nullable=False),
+        _c("baseline_date", "DATE", DATE, "date of the baseline partition", nullable=False),
+        _c("baseline_output", "VARCHAR", STR, "the baseline's answer"),
+        _c("current_output", "VARCHAR", STR, "this run's answer"),
+        _c("baseline_detail", "VARCHAR", STR, "why the baseline passed or failed"),
+        _c("current_detail", "VARCHAR", STR, "why this run passes or fails"),
+    ),
+    "gate_results": (
+        *RUN_KEYS,
+        *LINEAGE_KEYS,
+        _c("check_name", "VARCHAR", STR, "asset check name", nullable=False),
+        _c("severity", "VARCHAR", STR, "error or warn", nullable=False),
+        _c("passed", "BOOLEAN", BOOL, "the gate's verdict", nullable=False),
+        _c("description", "VARCHAR", STR, "what was measured against what"),
+        _c("metadata_json", "VARCHAR", STR, "value, bounds, delta, interval, p-value, n"),
+    ),
+    "response_cache": (
+        _c("request_hash", "VARCHAR", STR, "hash of everything that determines the answer", nullable=False),
+        _c("model_id", "VARCHAR", STR, "litellm model id", nullable=False),
+        _c("model_version", "VARCHAR", STR, "model name the provider reported"),
+        _c("output_text", "VARCHAR", STR, "the answer", nullable=False),
+        _c("finish_reason", "VARCHAR", STR, "stop, length, ..."),
+        _c("input_tokens", "BIGINT", INT, "prompt tokens"),
+        _c("output_tokens", "BIGINT", INT, "completion tokens"),
+        _c("cost_usd", "DOUBLE", FLOAT, "what the original call cost"),
+        _c("latency_ms", "DOUBLE", FLOAT, "latency of the original call"),
+        _c("created_at", "TIMESTAMP", TS, "when it was first received", nullable=False),
+    ),
+}
+#: Tables written per (eval_date, config_name) cell.
+PARTITIONED_TABLES = tuple(name for name, columns in TABLES.items() if columns[0].name == "eval_date")
+
+VIEWS: dict[str, str] = {
+    "pass_rates": """
+        SELECT eval_date, config_name, split_part(metric, '.', 1) AS scorer, coalesce(tag, '(all)') AS tag,
+               value AS pass_rate, n, baseline_value AS baseline_pass_rate, delta, run_id, git_sha, config_hash
+        FROM metrics WHERE metric LIKE '%.pass_rate'""",
+    "latest_runs": """
+        SELECT * FROM runs QUALIFY row_number() OVER (PARTITION BY config_name ORDER BY eval_date DESC) = 1""",
+    "scored_examples": """
+        SELECT s.eval_date, s.config_name, s.dataset, s.example_id, s.scorer, s.score, s.passed, s.detail,
+               s.tags, e.input_text, e.reference, r.output_text, r.model_id, r.model_version, r.error_type,
+               r.latency_ms, r.cost_usd, s.run_id, s.git_sha, s.config_hash, s.dataset_hash, s.prompt_hash
+        FROM scores s
+        JOIN examples e USING (eval_date, config_name, dataset, example_id)
+        JOIN responses r USING (eval_date, config_name, dataset, example_id)""",
+}
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] = ()) -> Any:
+    """The single value of a query. Fetches every row: DuckDB 2.0 refuses new work while a result is unread."""
+    rows = conn.execute(query, list(params)).fetchall()
+    return rows[0][0] if rows else None
+
+
+def sql_frame(
+    conn: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+) -> pl.DataFrame:
+    """Run a query and return a Polars frame (DuckDB 2.0 removed ``execute(...).pl()``: use a relation)."""
+    frame: pl.DataFrame = conn.sql(query, params=params).pl() if params is not None else conn.sql(query).pl()
+    return frame
+
+
+class WarehouseVersionError(RuntimeError):
+    """The warehouse was written by a newer eval_assets than the one running."""
+
+
+def table_ddl(name: str) -> str:
+    """CREATE TABLE statement for one table."""
+    cols = ",\n  ".join(f"{col.name} {col.sql_type}{'' if col.nullable else ' NOT NULL'}" for col in TABLES[name])
+    key = ",\n  PRIMARY KEY (request_hash)" if name == "response_cache" else ""
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}{key}\n)"
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables and views and record the schema version.
+
+    Raises:
+        WarehouseVersionError: the file was written by a newer schema version.
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
+    current = scalar(conn, "SELECT max(version) FROM schema_version")
+    if current is not None and current > SCHEMA_VERSION:
+        raise WarehouseVersionError(
+            f"the warehouse has schema version {current}, newer than this eval_assets ({SCHEMA_VERSION}): upgrade"
+        )
+    if current == SCHEMA_VERSION and _has_all_tables(conn):
+        return
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for name in TABLES:
+            conn.execute(table_ddl(name))
+        for name, query in VIEWS.items():
+            conn.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+        if current != SCHEMA_VERSION:
+            conn.execute("INSERT INTO schema_version VALUES (?, now())", [SCHEMA_VERSION])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _has_all_tables(conn: duckdb.DuckDBPyConnection) -> bool:
+    rows = conn.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    return set(TABLES) | set(VIEWS) <= {row[0] for row in rows}
+
+
+def frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """Rows as a DataFrame with exactly the table's columns and types (missing keys become null)."""
+    columns = TABLES[table]
+    schema = {col.name: col.dtype for col in columns}
+    data = {col.name: [row.get(col.name) for row in rows] for col in columns}
+    return pl.DataFrame(data, schema=schema)
+
+
+def replace_partition(
+    conn: duckdb.DuckDBPyConnection,
+    eval_date: dt.date,
+    config_name: str,
+    tables: Mapping[str, pl.DataFrame],
+) -> dict[str, int]:
+    """Replace one (date, config) cell of several tables in one transaction.
+
+    Returns:
+        Rows written per table.
+    """
+    for table in tables:
+        if table not in PARTITIONED_TABLES:
+            raise ValueError(f"{table} is not a partitioned table")
+    # Views are registered outside the transaction: unregistering inside an aborted one would mask the error.
+    views = {table: f"incoming_{table}" for table, df in tables.items() if df.height}
+    for table, view in views.items():
+        conn.register(view, tables[table])
+    written: dict[str, int] = {}
+    try:
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for table, df in tables.items():
+                conn.execute(f"DELETE FROM {table} WHERE eval_date = ? AND config_name = ?", [eval_date, config_name])
+                if table in views:
+                    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {views[table]}")
+                written[table] = df.height
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        for view in views.values():
+            conn.unregister(view)
+    return written
+
+
+def read_partition(conn: duckdb.DuckDBPyConnection, table: str, eval_date: dt.date, config_name: str) -> pl.DataFrame:
+    """All rows of one cell of a table."""
+    if table not in PARTITIONED_TABLES:
+        raise ValueError(f"{table} is not a partitioned table")
+    return sql_frame(
+        conn,
+        f"SELECT * FROM {table} WHERE eval_date = $date AND config_name = $config",
+        {"date": eval_date, "config": config_name},
+    )
+
+
+def count_partition(conn: duckdb.DuckDBPyConnection, table: str, eval_date: dt.date, config_name: str) -> int:
+    """Rows in one cell of a table."""
+    return int(
+        scalar(
+            conn,
+            f"SELECT count(*) FROM {table} WHERE eval_date = ? AND config_name = ?",
+            [eval_date, config_name],
+        )
+    )
+
+
+def resolve_baseline(
+    conn: duckdb.DuckDBPyConnection,
+    config_name: str,
+    eval_date: dt.date,
+    *,
+    pinned_config: str | None = None,
+    pinned_date: dt.date | None = None,
+) -> tuple[str, dt.date] | None:
+    """The (config, date) a partition is compared with, if that partition's metrics exist.
+
+    Default: the previous completed partition of the same config. A pinned config compares with that
+    config on the same date (or its latest earlier run); a pinned date compares with exactly that date.
+    """
+    config = pinned_config or config_name
+    if pinned_date is not None:
+        found = scalar(conn, "SELECT count(*) FROM runs WHERE config_name = ? AND eval_date = ?", [config, pinned_date])
+        return (config, pinned_date) if found else None
+    if pinned_config is None:
+        previous = previous_run_date(conn, config_name, eval_date)
+        return (config, previous) if previous else None
+    latest = scalar(
+        conn, "SELECT max(eval_date) FROM runs WHERE config_name = ? AND eval_date <= ?", [config, eval_date]
+    )
+    return (config, latest) if isinstance(latest, dt.date) else None
+
+
+def store_cached_responses(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Keep successful answers so no later run pays for the same request again (first answer wins)."""
+    if not rows:
+        return
+    df = frame("response_cache", rows)
+    conn.register("incoming_cache", df)
+    try:
+        conn.execute("INSERT OR IGNORE INTO response_cache BY NAME SELECT * FROM incoming_cache")
+    finally:
+        conn.unregister("incoming_cache")
+
+
+def lookup_cached_responses(conn: duckdb.DuckDBPyConnection, request_hashes: Sequence[str]) -> pl.DataFrame:
+    """Cached answers for the given request hashes."""
+    if not request_hashes:
+        return frame("response_cache", [])
+    keys = pl.DataFrame({"request_hash": list(request_hashes)}, schema={"request_hash": STR})
+    conn.register("wanted_hashes", keys)
+    try:
+        return sql_frame(conn, "SELECT c.* FROM response_cache c JOIN wanted_hashes w USING (request_hash)")
+    finally:
+        conn.unregister("wanted_hashes")
+
+
+def previous_run_date(conn: duckdb.DuckDBPyConnection, config_name: str, before: dt.date) -> dt.date | None:
+    """The latest earlier date whose metrics completed for this config: the default baseline."""
+    found = scalar(
+        conn, "SELECT max(eval_date) FROM runs WHERE config_name = ? AND eval_date < ?", [config_name, before]
+    )
+    return found if isinstance(found, dt.date) else None
+
+
+@contextmanager
+def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection that is always closed (for the CLI and tests; assets use DuckDBResource)."""
+    conn = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def describe_tables() -> str:
+    """Markdown listing of tables and columns (kept in the README)."""
+    out = []
+    for table, columns in TABLES.items():
+        out.append(f"### `{table}`\n\n| column | type | meaning |\n|---|---|---|")
+        out.extend(f"| `{c.name}` | {c.sql_type} | {c.doc} |" for c in columns)
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,99 @@
+"""Config loading: every problem names the file, the line and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eval_assets.config import EvalConfig, config_hash, load_config, produced_metrics
+from eval_assets.errors import InvalidInputError
+
+MINIMAL = """\
+schedule: nightly
+model:
+  id: offline/assistant-v1
+datasets:
+  - path: datasets/faq.jsonl
+scorers:
+  - scorer: contains
+thresholds:
+  - metric: contains.pass_rate
+    min: 0.5
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(InvalidInputError) as info:
+        load_config(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_minimal_config_loads_with_defaults(tmp_path: Path) -> None:
+    loaded = load_config(write(tmp_path, MINIMAL))
+    assert loaded.name == "demo"
+    assert loaded.config.runtime.concurrency == 8
+    assert loaded.config.scorers[0].key == "contains"
+    assert "contains.pass_rate" in produced_metrics(loaded.config)
+
+
+def test_bundled_configs_are_valid() -> None:
+    for path in sorted(Path(__file__).parent.parent.joinpath("data", "configs").glob("*.yaml")):
+        assert load_config(path).config.model.id
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A typo in a key must not be silently ignored: the run would use a default instead.
+        (
+            MINIMAL.replace("  id: offline", "  idd: offline"),
+            ["demo.yaml:3: model.idd: unknown field", "demo.yaml:2: model.id: Field required"],
+        ),
+        # The public key names are exact: 'concurrency' lives under runtime.
+        (MINIMAL + "runtime:\n  concurency: 4\n", ["demo.yaml:12: runtime.concurency: unknown field"]),
+        (MINIMAL.replace("scorer: contains", "scorer: contain"), ["demo.yaml:7: scorers[0].scorer:"]),
+        (
+            MINIMAL.replace("contains.pass_rate", "contain.pass_rate"),
+            ["demo.yaml:9: thresholds[0].metric: no scorer produces"],
+        ),
+        (
+            MINIMAL.replace("    min: 0.5\n", ""),
+            ["demo.yaml:9: thresholds[0]: a threshold needs 'min' and/or 'max'"],
+        ),
+        (MINIMAL.replace("schedule: nightly", "schedule: hourly"), ["demo.yaml:1: schedule:"]),
+        (
+            MINIMAL.replace("  - scorer: contains", "  - scorer: rubric_judge"),
+            ["rubric_judge needs 'rubric'"],
+        ),
+        (MINIMAL + "  - metric: contains.pass_rate\n    max: 0.9\n", ["thresholds[1]: duplicate threshold"]),
+    ],
+)
+def test_config_problems_name_file_line_and_field(tmp_path: Path, text: str, expected: list[str]) -> None:
+    found = problems_of(write(tmp_path, text))
+    for fragment in expected:
+        assert any(fragment in problem for problem in found), (fragment, found)
+
+
+def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
+    found = problems_of(write(tmp_path, MINIMAL.replace("datasets:\n", "datasets: [\n")))
+    assert found and "demo.yaml:" in found[0] and "invalid YAML" in found[0]
+
+
+def test_config_file_name_must_be_a_partition_key(tmp_path: Path) -> None:
+    assert any("lowercase" in p for p in problems_of(write(tmp_path, MINIMAL, name="Bad Name.yaml")))
+
+
+def test_hash_ignores_comments_and_key_order(tmp_path: Path) -> None:
+    reordered = "# a comment\n" + MINIMAL.replace("schedule: nightly\n", "") + "schedule: nightly\n"
+    first = load_config(write(tmp_path, MINIMAL, "a.yaml"))
+    second = load_config(write(tmp_path, reordered, "b.yaml"))
+    assert first.content_hash == second.content_hash
+    changed = EvalConfig.model_validate({**first.config.model_dump(), "description": "other"})
+    assert config_hash(changed) != first.content_hash

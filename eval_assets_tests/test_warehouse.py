@@ -1,0 +1,118 @@
+"""Warehouse writes: one transaction per cell, idempotent, never half-written; lineage columns required."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eval_assets import warehouse as wh
+
+DAY = dt.date(2026, 11, 7)
+
+
+def metric_row(metric: str, value: float | None, *, config: str = "nightly", day: dt.date = DAY) -> dict[str, object]:
+    return {
+        "eval_date": day,
+        "config_name": config,
+        "run_id": "r1",
+        "git_sha": "abc",
+        "config_hash": "h",
+        "metric": metric,
+        "tag": None,
+        "value": value,
+        "n": 3,
+    }
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    wh.ensure_schema(connection)
+    yield connection
+    connection.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    values=st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.none(), max_size=20),
+    reruns=st.integers(1, 3),
+)
+def test_rewriting_a_cell_leaves_exactly_the_last_write(
+    tmp_path_factory: pytest.TempPathFactory, values: list[float | None], reruns: int
+) -> None:
+    path = tmp_path_factory.mktemp("w") / "w.duckdb"
+    with wh.connect(path) as conn:
+        wh.ensure_schema(conn)
+        other = wh.frame("metrics", [metric_row("x", 1.0, config="candidate")])
+        wh.replace_partition(conn, DAY, "candidate", {"metrics": other})
+        rows = [metric_row(f"m{i}", v) for i, v in enumerate(values)]
+        for _ in range(reruns):
+            wh.replace_partition(conn, DAY, "nightly", {"metrics": wh.frame("metrics", rows)})
+        assert wh.count_partition(conn, "metrics", DAY, "nightly") == len(values)
+        # Other cells are untouched by a rewrite.
+        assert wh.count_partition(conn, "metrics", DAY, "candidate") == 1
+
+
+def test_failed_write_rolls_back_every_table(conn: duckdb.DuckDBPyConnection) -> None:
+    wh.replace_partition(conn, DAY, "nightly", {"metrics": wh.frame("metrics", [metric_row("a", 1.0)])})
+    bad_run = wh.frame("runs", [{"eval_date": DAY, "config_name": "nightly", "run_id": None}])  # NOT NULL violated
+    with pytest.raises(duckdb.ConstraintException):
+        wh.replace_partition(
+            conn,
+            DAY,
+            "nightly",
+            {
+                "metrics": wh.frame("metrics", [metric_row("b", 2.0)]),
+                "runs": bad_run,
+            },
+        )
+    kept = wh.read_partition(conn, "metrics", DAY, "nightly")
+    assert kept.get_column("metric").to_list() == ["a"]
+
+
+def test_lineage_keys_are_not_nullable(conn: duckdb.DuckDBPyConnection) -> None:
+    row = {**metric_row("a", 1.0), "git_sha": None}
+    with pytest.raises(duckdb.ConstraintException):
+        wh.replace_partition(conn, DAY, "nightly", {"metrics": wh.frame("metrics", [row])})
+
+
+def test_schema_is_created_once_and_versioned(conn: duckdb.DuckDBPyConnection) -> None:
+    wh.ensure_schema(conn)
+    assert conn.execute("SELECT count(*), max(version) FROM schema_version").fetchall() == [(1, wh.SCHEMA_VERSION)]
+    conn.execute("INSERT INTO schema_version VALUES (?, now())", [wh.SCHEMA_VERSION + 1])
+    with pytest.raises(wh.WarehouseVersionError, match="newer"):
+        wh.ensure_schema(conn)
+
+
+def test_cache_keeps_the_first_answer(conn: duckdb.DuckDBPyConnection) -> None:
+    now = dt.datetime(2026, 11, 7, 2, 0)
+    first = {"request_hash": "h1", "model_id": "m", "output_text": "first", "created_at": now}
+    wh.store_cached_responses(conn, [first])
+    wh.store_cached_responses(conn, [{**first, "output_text": "second"}, {**first, "request_hash": "h2"}])
+    found = wh.lookup_cached_responses(conn, ["h1", "h2", "h3"]).sort("request_hash")
+    assert found.get_column("output_text").to_list() == ["first", "first"]
+
+
+def test_previous_run_date_is_the_latest_earlier_run(conn: duckdb.DuckDBPyConnection) -> None:
+    base = {
+        "config_name": "nightly",
+        "run_id": "r",
+        "git_sha": "g",
+        "config_hash": "h",
+        "model_id": "m",
+        "dataset_hashes_json": "{}",
+        "prompt_hashes_json": "{}",
+        "n_examples": 1,
+        "n_errors": 0,
+        "finished_at": dt.datetime(2026, 11, 7),
+    }
+    for day in (dt.date(2026, 11, 3), dt.date(2026, 11, 5), dt.date(2026, 11, 9)):
+        wh.replace_partition(conn, day, "nightly", {"runs": wh.frame("runs", [{**base, "eval_date": day}])})
+    assert wh.previous_run_date(conn, "nightly", dt.date(2026, 11, 7)) == dt.date(2026, 11, 5)
+    assert wh.previous_run_date(conn, "nightly", dt.date(2026, 11, 3)) is None
+    assert wh.previous_run_date(conn, "candidate", dt.date(2026, 11, 7)) is None
