@@ -9,12 +9,13 @@ import argparse
 import datetime as dt
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval_assets import warehouse as wh
 from eval_assets.errors import InvalidInputError
+from eval_assets.project import EvalPlan
 from eval_assets.settings import Settings
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -93,6 +94,18 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def missing_api_keys(plans: Iterable[EvalPlan]) -> list[str]:
+    """'config: model reads $VAR, which is not set' for every model or judge whose key variable is unset."""
+    missing = []
+    for plan in plans:
+        config = plan.config.config
+        models = [config.model, *(judge for spec in config.scorers for judge in spec.judges)]
+        for variable in dict.fromkeys(m.api_key_env for m in models if m.api_key_env):
+            if not os.environ.get(variable):
+                missing.append(f"{plan.config.path}: ${variable} is not set")
+    return missing
+
+
 def parse_dates(args: argparse.Namespace, *, today: dt.date) -> list[dt.date]:
     """The dates to run, from --date or --from/--to (default: yesterday)."""
 
@@ -144,7 +157,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     names = args.config or nightly_config_names(settings.data_dir, config_names(settings.data_dir))
     if not names:
         raise UsageError("no config has `schedule: nightly`; name one with --config")
-    validate_data_dir(settings.data_dir, names=names)  # bad input: exit 2 before anything is written
+    plans = validate_data_dir(settings.data_dir, names=names)  # bad input: exit 2 before anything is written
+    missing = missing_api_keys(plans.values())
+    if missing:
+        raise UsageError("API keys missing, nothing was run: " + "; ".join(missing))
     from eval_assets.running import run_cells
 
     outcomes = run_cells(settings, names, dates, use_cache=not args.no_cache, quiet=args.quiet)

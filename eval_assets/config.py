@@ -25,7 +25,8 @@ from eval_assets.yaml_lines import (
     load_yaml_with_lines,
 )
 
-CONFIG_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: Config names become Dagster partition keys: no separators Dagster reserves ("|", ",", "[", "]", "...").
+CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SCORER_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 ScorerKind = Literal["exact_match", "contains", "regex_match", "json_valid", "numeric_match", "refusal", "rubric_judge"]
@@ -329,7 +330,9 @@ def load_config(path: Path) -> LoadedConfig:
     problems: list[InputProblem] = []
     if not CONFIG_NAME_PATTERN.match(name):
         problems.append(
-            InputProblem(path, None, None, "config file names must be lowercase letters, digits, '-' or '_'")
+            InputProblem(
+                path, None, None, "config file names may use letters, digits, '-', '_' and '.' (at most 63 characters)"
+            )
         )
     try:
         text = path.read_text(encoding="utf-8")

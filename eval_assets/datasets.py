@@ -99,7 +99,7 @@ def load_dataset(path: Path) -> Dataset:
     examples: list[Example] = []
     first_line_of_id: dict[str, int] = {}
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # editors on Windows add a byte-order mark; it is not part of line 1
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidInputError([InputProblem(path, line, None, "not valid UTF-8")]) from exc

@@ -35,7 +35,7 @@ def load_yaml_with_lines(text: str, *, source: Path) -> tuple[Any, dict[FieldPat
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
+    except yaml.MarkedYAMLError as exc:  # also raised for several documents in one file
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise YamlSyntaxError(f"invalid YAML in {source}: {exc.problem or exc}", line) from exc
@@ -47,9 +47,23 @@ def load_yaml_with_lines(text: str, *, source: Path) -> tuple[Any, dict[FieldPat
     return data, lines
 
 
+def _check_duplicate_keys(node: yaml.MappingNode, path: FieldPath) -> None:
+    # PyYAML keeps the last of two equal keys without a word: a silently ignored setting is worse than an error.
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue
+        line = key_node.start_mark.line + 1
+        if key_node.value in seen:
+            where = format_field_path((*path, key_node.value))
+            raise YamlSyntaxError(f"duplicate key {where!r} (first on line {seen[key_node.value]})", line)
+        seen[key_node.value] = line
+
+
 def _collect_lines(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int]) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        _check_duplicate_keys(node, path)
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             child = (*path, key)

@@ -87,7 +87,7 @@ def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_config_file_name_must_be_a_partition_key(tmp_path: Path) -> None:
-    assert any("lowercase" in p for p in problems_of(write(tmp_path, MINIMAL, name="Bad Name.yaml")))
+    assert any("may use letters" in p for p in problems_of(write(tmp_path, MINIMAL, name="Bad Name.yaml")))
 
 
 def test_hash_ignores_comments_and_key_order(tmp_path: Path) -> None:
@@ -97,3 +97,16 @@ def test_hash_ignores_comments_and_key_order(tmp_path: Path) -> None:
     assert first.content_hash == second.content_hash
     changed = EvalConfig.model_validate({**first.config.model_dump(), "description": "other"})
     assert config_hash(changed) != first.content_hash
+
+
+def test_duplicate_keys_are_an_error_not_a_silent_override(tmp_path: Path) -> None:
+    # PyYAML would keep the second `temperature` and nobody would notice the first was ignored.
+    text = MINIMAL.replace(
+        "  id: offline/assistant-v1\n", "  id: offline/assistant-v1\n  temperature: 0\n  temperature: 1\n"
+    )
+    found = problems_of(write(tmp_path, text))
+    assert any("demo.yaml:5:" in p and "duplicate key 'model.temperature' (first on line 4)" in p for p in found), found
+
+
+def test_config_names_may_use_case_dots_and_dashes(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, MINIMAL, name="Prod-GPT4o.v2.yaml")).name == "Prod-GPT4o.v2"

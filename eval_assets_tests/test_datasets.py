@@ -95,3 +95,10 @@ def test_hash_changes_with_content(tmp_path: Path) -> None:
     first = load_dataset(write_lines(tmp_path, [json.dumps(GOOD[0])])).content_hash
     second = load_dataset(write_lines(tmp_path, [json.dumps({**GOOD[0], "reference": "$10"})])).content_hash
     assert first != second
+
+
+def test_byte_order_mark_is_not_part_of_line_one(tmp_path: Path) -> None:
+    # Editors on Windows save UTF-8 with a BOM; json.loads would reject the first line.
+    path = tmp_path / "set.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD[0]).encode() + b"\r\n" + json.dumps(GOOD[1]).encode() + b"\r\n")
+    assert [e.id for e in load_dataset(path).examples] == ["a", "b"]

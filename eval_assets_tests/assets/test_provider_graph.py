@@ -106,9 +106,10 @@ def test_missing_api_key_fails_before_any_call(
     monkeypatch.delenv("EVAL_TEST_KEY", raising=False)
     with FakeOpenAIServer(api_key=SECRET) as server:
         write_inputs(data_dir, server.base_url, n=3)
-        assert main(["run", "--config", "local", "--date", "2026-11-07", "--quiet"]) == 1
+        assert main(["run", "--config", "local", "--date", "2026-11-07", "--quiet"]) == 2
         assert server.requests == []
-    assert "$EVAL_TEST_KEY, which is not set" in capsys.readouterr().out
+    assert "local.yaml: $EVAL_TEST_KEY is not set" in capsys.readouterr().err
+    assert not (eval_env / "warehouse.duckdb").exists()  # bad input: nothing written
 
 
 def test_batch_mode_answers_through_the_batch_api(
