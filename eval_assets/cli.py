@@ -11,7 +11,6 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from eval_assets import warehouse as wh
 from eval_assets.errors import InvalidInputError
@@ -29,9 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eval-assets`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    if args.data_dir:
-        settings = Settings(Path(args.data_dir), settings.warehouse_path, settings.runs_dir)
+    settings = Settings.from_env(data_dir=args.data_dir)
     try:
         code: int = args.handler(args, settings)
     except (InvalidInputError, UsageError) as exc:
@@ -100,7 +97,9 @@ def missing_api_keys(plans: Iterable[EvalPlan]) -> list[str]:
     for plan in plans:
         config = plan.config.config
         models = [config.model, *(judge for spec in config.scorers for judge in spec.judges)]
-        for variable in dict.fromkeys(m.api_key_env for m in models if m.api_key_env):
+        from eval_assets.llm.routing import required_key_env
+
+        for variable in dict.fromkeys(v for v in map(required_key_env, models) if v):
             if not os.environ.get(variable):
                 missing.append(f"{plan.config.path}: ${variable} is not set")
     return missing

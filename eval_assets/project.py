@@ -106,6 +106,17 @@ def load_plan(data_dir: Path, name: str) -> EvalPlan:
             )
         examples.extend(selected)
     rubrics = _load_rubrics(data_dir, loaded, problems)
+    pinned = config.baseline.config
+    if pinned is not None and pinned not in config_names(data_dir):
+        # A typo here would silently turn the regression gate off ("no baseline yet") every night.
+        problems.append(
+            InputProblem(
+                path,
+                loaded.line_of("baseline", "config"),
+                "baseline.config",
+                f"no config named {pinned!r} (known: {', '.join(config_names(data_dir))})",
+            )
+        )
     plan = EvalPlan(config=loaded, datasets=datasets, examples=tuple(examples), rubrics=rubrics)
     if not problems:
         problems.extend(_reference_problems(plan))

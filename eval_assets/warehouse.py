@@ -74,7 +74,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         *EXAMPLE_KEYS,
         _c("line", "INTEGER", INT, "line in the dataset file", nullable=False),
         _c("input_json", "VARCHAR", STR, "the input as JSON (string or chat messages)", nullable=False),
-        _c("input_text", "VARCHAR", STR, "the last user turn, for reading", nullable=False),
+        _c("input_text", "VARCHAR", STR, "the input as text (chats as 'role: content' lines)", nullable=False),
         _c("reference", "VARCHAR[]", STR_LIST, "acceptable answers", nullable=False),
         _c("tags", "VARCHAR[]", STR_LIST, "tags used to slice metrics", nullable=False),
         _c("metadata_json", "VARCHAR", STR, "free-form metadata from the dataset"),
@@ -237,6 +237,20 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("created_at", "TIMESTAMP", TS, "when it was first received", nullable=False),
     ),
 }
+#: What each table's rows were derived from: rewriting a table's cell clears these downstream cells in the
+#: same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts looking current.
+DOWNSTREAM: dict[str, tuple[str, ...]] = {
+    "examples": ("responses", "scores", "judge_verdicts", "metrics", "runs", "comparisons", "flips", "gate_results"),
+    "responses": ("scores", "judge_verdicts", "metrics", "runs", "comparisons", "flips", "gate_results"),
+    "scores": ("metrics", "runs", "comparisons", "flips", "gate_results"),
+    "judge_verdicts": ("metrics", "runs", "comparisons", "flips", "gate_results"),
+    "metrics": ("gate_results",),
+    "runs": ("gate_results",),
+    "comparisons": ("gate_results",),
+    "flips": (),
+    "gate_results": (),
+}
+
 #: Tables written per (eval_date, config_name) cell.
 PARTITIONED_TABLES = tuple(name for name, columns in TABLES.items() if columns[0].name == "eval_date")
 
@@ -329,7 +343,7 @@ def replace_partition(
     config_name: str,
     tables: Mapping[str, pl.DataFrame],
 ) -> dict[str, int]:
-    """Replace one (date, config) cell of several tables in one transaction.
+    """Replace one (date, config) cell of several tables, and clear their downstream cells, in one transaction.
 
     Returns:
         Rows written per table.
@@ -345,6 +359,9 @@ def replace_partition(
     try:
         conn.execute("BEGIN TRANSACTION")
         try:
+            stale = {down for table in tables for down in DOWNSTREAM[table]} - set(tables)
+            for table in sorted(stale):
+                conn.execute(f"DELETE FROM {table} WHERE eval_date = ? AND config_name = ?", [eval_date, config_name])
             for table, df in tables.items():
                 conn.execute(f"DELETE FROM {table} WHERE eval_date = ? AND config_name = ?", [eval_date, config_name])
                 if table in views:
@@ -409,13 +426,17 @@ def resolve_baseline(
 
 
 def store_cached_responses(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Keep successful answers so no later run pays for the same request again (first answer wins)."""
+    """Keep fresh answers so no later run pays for the same request again.
+
+    The newest answer wins: after a ``--no-cache`` rerun, the cache holds what the run stored in
+    ``responses``, so the next cached rerun reproduces it.
+    """
     if not rows:
         return
-    df = frame("response_cache", rows)
+    df = frame("response_cache", rows).unique(subset=["request_hash"], keep="last", maintain_order=True)
     conn.register("incoming_cache", df)
     try:
-        conn.execute("INSERT OR IGNORE INTO response_cache BY NAME SELECT * FROM incoming_cache")
+        conn.execute("INSERT OR REPLACE INTO response_cache BY NAME SELECT * FROM incoming_cache")
     finally:
         conn.unregister("incoming_cache")
 

@@ -80,3 +80,10 @@ def test_malformed_line_in_unused_dataset_is_still_found(data_dir: Path) -> None
     with pytest.raises(InvalidInputError, match=r"spare.jsonl:1: input: must not be empty"):
         validate_data_dir(data_dir)
     assert "nightly" in config_names(data_dir)
+
+
+def test_a_misspelt_baseline_config_is_an_error(data_dir: Path) -> None:
+    # A typo would silently turn the regression gate off: "no baseline yet", every night.
+    config = data_dir / "configs" / "candidate.yaml"
+    config.write_text(config.read_text() + "\nbaseline: {config: nigthly}\n")
+    assert any("baseline.config: no config named 'nigthly'" in p for p in problems(data_dir, "candidate"))

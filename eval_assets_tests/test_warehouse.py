@@ -89,13 +89,37 @@ def test_schema_is_created_once_and_versioned(conn: duckdb.DuckDBPyConnection) -
         wh.ensure_schema(conn)
 
 
-def test_cache_keeps_the_first_answer(conn: duckdb.DuckDBPyConnection) -> None:
+def test_cache_keeps_the_newest_answer(conn: duckdb.DuckDBPyConnection) -> None:
+    # A --no-cache rerun pays for fresh answers: the next cached rerun must reproduce those, not older ones.
     now = dt.datetime(2026, 11, 7, 2, 0)
     first = {"request_hash": "h1", "model_id": "m", "output_text": "first", "created_at": now}
     wh.store_cached_responses(conn, [first])
     wh.store_cached_responses(conn, [{**first, "output_text": "second"}, {**first, "request_hash": "h2"}])
     found = wh.lookup_cached_responses(conn, ["h1", "h2", "h3"]).sort("request_hash")
-    assert found.get_column("output_text").to_list() == ["first", "first"]
+    assert found.get_column("output_text").to_list() == ["second", "first"]
+
+
+def test_rewriting_a_cell_clears_what_was_derived_from_it(conn: duckdb.DuckDBPyConnection) -> None:
+    # A rerun that stops at a blocking gate must not leave the previous run's verdicts looking current.
+    gate = {
+        "eval_date": DAY,
+        "config_name": "nightly",
+        "run_id": "r0",
+        "git_sha": "g",
+        "config_hash": "h",
+        "check_name": "threshold_x",
+        "severity": "error",
+        "passed": True,
+    }
+    wh.replace_partition(
+        conn,
+        DAY,
+        "nightly",
+        {"metrics": wh.frame("metrics", [metric_row("a", 1.0)]), "gate_results": wh.frame("gate_results", [gate])},
+    )
+    wh.replace_partition(conn, DAY, "nightly", {"responses": wh.frame("responses", [])})
+    assert wh.count_partition(conn, "metrics", DAY, "nightly") == 0
+    assert wh.count_partition(conn, "gate_results", DAY, "nightly") == 0
 
 
 def test_previous_run_date_is_the_latest_earlier_run(conn: duckdb.DuckDBPyConnection) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from eval_assets import warehouse
 from eval_assets.assets.partitions import WAREHOUSE_POOL
+from eval_assets.config import ModelSpec
 from eval_assets.errors import InvalidInputError
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject
@@ -86,5 +88,42 @@ def require_upstream(
     if warehouse.count_partition(conn, table, eval_date, config_name) == 0:
         raise dg.Failure(
             description=f"no rows in {table} for {config_name} on {eval_date}: materialize {upstream} first",
+            allow_retries=False,
+        )
+
+
+def require_same_inputs(conn: duckdb.DuckDBPyConnection, plan: EvalPlan, eval_date: dt.date, config_name: str) -> None:
+    """Fail clearly when the config or a dataset changed since eval_examples stored this partition.
+
+    Later stages read the current files for references, tags and rubrics; mixing them with answers to
+    another version would score old outputs against new references under the old dataset hash.
+    """
+    stored = conn.execute(
+        "SELECT DISTINCT config_hash, dataset, dataset_hash FROM examples WHERE eval_date = ? AND config_name = ?",
+        [eval_date, config_name],
+    ).fetchall()
+    now = {(plan.config.content_hash, name, d.content_hash) for name, d in plan.datasets.items()}
+    if set(stored) != now:
+        changed = sorted(
+            {f"{name} ({old})" for _, name, old in set(stored) - now}
+            | ({"config"} if {c for c, _, _ in stored} != {plan.config.content_hash} else set())
+        )
+        raise dg.Failure(
+            description=(
+                f"inputs of {config_name} {eval_date} changed since eval_examples stored them ({', '.join(changed)}): "
+                "re-materialize the partition from eval_examples (eval-assets run does)"
+            ),
+            allow_retries=False,
+        )
+
+
+def require_api_keys(plan: EvalPlan, models: Sequence[ModelSpec]) -> None:
+    """Fail before any call when a model's key variable is unset (every call would fail as ``auth``)."""
+    from eval_assets.llm.routing import required_key_env
+
+    missing = sorted({v for v in map(required_key_env, models) if v and not os.environ.get(v)})
+    if missing:
+        raise dg.Failure(
+            description=f"{plan.config.path}: API key variable(s) not set: {', '.join('$' + v for v in missing)}",
             allow_retries=False,
         )

@@ -16,6 +16,7 @@ from eval_assets.assets.common import (
     lineage,
     open_warehouse,
     plan_or_fail,
+    require_same_inputs,
     require_upstream,
     stage_asset,
 )
@@ -132,6 +133,7 @@ def run_metrics(
     plan = plan_or_fail(project, config_name)
     with open_warehouse(warehouse) as conn:
         require_upstream(conn, "scores", eval_date, config_name, "example_scores")
+        require_same_inputs(conn, plan, eval_date, config_name)
         scores = wh.read_partition(conn, "scores", eval_date, config_name)
         responses = wh.read_partition(conn, "responses", eval_date, config_name)
         verdicts = wh.read_partition(conn, "judge_verdicts", eval_date, config_name)

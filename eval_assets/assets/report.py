@@ -16,6 +16,7 @@ from eval_assets.assets.common import (
     float_metadata,
     open_warehouse,
     plan_or_fail,
+    require_same_inputs,
     require_upstream,
     stage_asset,
 )
@@ -125,7 +126,9 @@ def regression_check(
     comparisons: pl.DataFrame, policy: RegressionPolicy, baseline_label: str | None
 ) -> dg.AssetCheckResult:
     """The regression gate: fails only on a drop larger than min_effect AND significant at alpha."""
-    gated = comparisons.filter(pl.col("gated") & pl.col("tag").is_null()) if comparisons.height else comparisons
+    # A scorer added since the baseline has no paired examples (n = 0, no delta): nothing to compare yet.
+    comparable = pl.col("gated") & pl.col("tag").is_null() & (pl.col("n") > 0) & pl.col("delta").is_not_null()
+    gated = comparisons.filter(comparable) if comparisons.height else comparisons
     failing = gated.filter(pl.col("regression")).sort("p_value") if gated.height else gated
     severity = dg.AssetCheckSeverity.ERROR if policy.severity == "error" else dg.AssetCheckSeverity.WARN
     metadata: dict[str, Any] = {
@@ -141,7 +144,7 @@ def regression_check(
             metadata=metadata,
             description="no baseline to compare with yet" if baseline_label is None else "no comparable examples",
         )
-    worst = (failing if failing.height else gated.sort("delta")).row(0, named=True)
+    worst = (failing if failing.height else gated.sort("delta", nulls_last=True)).row(0, named=True)
     metadata.update(
         {
             "scorer": worst["scorer"],
@@ -149,7 +152,7 @@ def regression_check(
             "delta": float_metadata(worst["delta"] or 0.0),
             "ci_low": float_metadata(worst["ci_low"] or 0.0),
             "ci_high": float_metadata(worst["ci_high"] or 0.0),
-            "p_value": float_metadata(worst["p_value"] if worst["p_value"] is not None else 1.0),
+            "p_value": float_metadata(worst["p_value"]) if worst["p_value"] is not None else "n/a (too few pairs)",
             "n": int(worst["n"]),
             "flipped_to_fail": int(worst["flipped_to_fail"]),
             "comparisons": dg.MetadataValue.md(_comparison_table(gated)),
@@ -173,8 +176,8 @@ def _describe_comparison(row: dict[str, Any]) -> str:
     unit = " pp" if row["kind"] == "pass_fail" else ""
     scale = 100 if row["kind"] == "pass_fail" else 1
     delta = (row["delta"] or 0.0) * scale
-    p = row["p_value"]
-    return f"{row['scorer']} {delta:+.1f}{unit} (p={p:.4f}, n={row['n']}, {row['flipped_to_fail']} flipped to fail)"
+    p = f"p={row['p_value']:.4f}" if row["p_value"] is not None else "p n/a"
+    return f"{row['scorer']} {delta:+.1f}{unit} ({p}, n={row['n']}, {row['flipped_to_fail']} flipped to fail)"
 
 
 def _comparison_table(rows: pl.DataFrame) -> str:
@@ -182,28 +185,42 @@ def _comparison_table(rows: pl.DataFrame) -> str:
     for r in rows.iter_rows(named=True):
         lines.append(
             f"| {r['scorer']} | {r['n']} | {(r['delta'] or 0):+.3f} | [{(r['ci_low'] or 0):+.3f}, "
-            f"{(r['ci_high'] or 0):+.3f}] | {(r['p_value'] if r['p_value'] is not None else 1):.4f} "
+            f"{(r['ci_high'] or 0):+.3f}] | {_p(r['p_value'])} "
             f"| {r['regression']} |"
         )
     return "\n".join(lines)
 
 
-def gate_result_rows(checks: Sequence[dg.AssetCheckResult], keys: dict[str, Any]) -> list[dict[str, Any]]:
-    """What ``eval-assets gate`` reads: every configured gate's verdict for this partition."""
-    rows = []
-    for check in checks:
-        if check.metadata.get("configured") is not None and not _value(check.metadata["configured"]):
-            continue  # a threshold declared for another config
-        rows.append(
-            {
-                **keys,
-                "check_name": check.check_name,
-                "severity": "error" if check.severity == dg.AssetCheckSeverity.ERROR else "warn",
-                "passed": check.passed,
-                "description": check.description,
-                "metadata_json": json.dumps({k: _value(v) for k, v in check.metadata.items()}, default=str),
-            }
-        )
+def _p(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else "n/a"
+
+
+def gate_result_rows(
+    outcomes: Sequence[GateOutcome], regression: dg.AssetCheckResult, keys: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What ``eval-assets gate`` reads: every threshold the config sets (declared as a check or not yet, e.g.
+    added while the code location was loaded) and the regression gate."""
+    rows = [
+        {
+            **keys,
+            "check_name": o.threshold.check_name,
+            "severity": o.threshold.severity,
+            "passed": o.passed,
+            "description": o.reason,
+            "metadata_json": json.dumps({"value": o.value, "n": o.n, "gate": o.threshold.describe()}),
+        }
+        for o in outcomes
+    ]
+    rows.append(
+        {
+            **keys,
+            "check_name": regression.check_name,
+            "severity": "error" if regression.severity == dg.AssetCheckSeverity.ERROR else "warn",
+            "passed": regression.passed,
+            "description": regression.description,
+            "metadata_json": json.dumps({k: _value(v) for k, v in regression.metadata.items()}, default=str),
+        }
+    )
     return rows
 
 
@@ -220,6 +237,7 @@ def eval_report(
     config = plan.config.config
     with open_warehouse(warehouse) as conn:
         require_upstream(conn, "runs", eval_date, config_name, "run_metrics")
+        require_same_inputs(conn, plan, eval_date, config_name)
         run = wh.read_partition(conn, "runs", eval_date, config_name).row(0, named=True)
         cell = {name: wh.read_partition(conn, name, eval_date, config_name) for name in REPORT_TABLES}
         scored = wh.sql_frame(
@@ -237,8 +255,15 @@ def eval_report(
     outcomes = gate_outcomes(config.thresholds, cell["metrics"])
     comparisons = cell["comparisons"]
     baseline_label = _baseline_label(comparisons, summary)
+    declared = declared_threshold_checks(context)
+    undeclared = [o.threshold.check_name for o in outcomes if o.threshold.check_name not in declared]
+    if undeclared:
+        context.log.warning(
+            f"thresholds {undeclared} have no asset check yet (added after the code location loaded): they are "
+            "in the report and in `eval-assets gate`; reload definitions to get their checks and alerts"
+        )
     checks = [
-        *threshold_check_results(declared_threshold_checks(context), outcomes, config_name),
+        *threshold_check_results(declared, outcomes, config_name),
         regression_check(comparisons, config.regression, baseline_label),
     ]
     report = replace(
@@ -259,7 +284,10 @@ def eval_report(
     keys = {name: run[name] for name in ("eval_date", "config_name", "run_id", "git_sha", "config_hash")}
     with open_warehouse(warehouse) as conn:
         wh.replace_partition(
-            conn, eval_date, config_name, {"gate_results": wh.frame("gate_results", gate_result_rows(checks, keys))}
+            conn,
+            eval_date,
+            config_name,
+            {"gate_results": wh.frame("gate_results", gate_result_rows(outcomes, checks[-1], keys))},
         )
     failed = [c for c in checks if not c.passed]
     return dg.MaterializeResult(

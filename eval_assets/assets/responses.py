@@ -14,6 +14,8 @@ from eval_assets.assets.common import (
     lineage,
     open_warehouse,
     plan_or_fail,
+    require_api_keys,
+    require_same_inputs,
     require_upstream,
     stage_asset,
 )
@@ -21,7 +23,6 @@ from eval_assets.assets.partitions import partition_cell
 from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.llm.guards import SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN
-from eval_assets.llm.litellm_provider import MissingApiKeyError, resolve_api_key
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject, LLMClient, ReplayOptions
 
@@ -111,10 +112,8 @@ def model_responses(
     eval_config = plan.config.config
     with open_warehouse(warehouse) as conn:
         require_upstream(conn, "examples", eval_date, config_name, "eval_examples")
-    try:
-        resolve_api_key(eval_config.model)
-    except MissingApiKeyError as exc:
-        raise dg.Failure(description=f"{plan.config.path}: {exc}", allow_retries=False) from exc
+        require_same_inputs(conn, plan, eval_date, config_name)
+    require_api_keys(plan, [eval_config.model])
     llm.prepare_offline(plan, str(eval_date), [eval_config.model.id])
     calls = response_calls(plan, eval_date)
     stage = replay_stage(

@@ -14,6 +14,8 @@ from eval_assets.assets.common import (
     lineage,
     open_warehouse,
     plan_or_fail,
+    require_api_keys,
+    require_same_inputs,
     require_upstream,
     stage_asset,
 )
@@ -51,7 +53,8 @@ def judge_calls(plan: EvalPlan, responses: pl.DataFrame, eval_date: dt.date) -> 
             messages = judge_messages(plan.rubrics[spec.rubric], example, row["output_text"])
             for index, judge in enumerate(spec.judges):
                 key: JudgeKey = (example.dataset, example.id, spec.key, index)
-                calls.append(build_call(key, judge, messages, scope=str(eval_date)))
+                system = [{"role": "system", "content": judge.system_prompt}] if judge.system_prompt else []
+                calls.append(build_call(key, judge, [*system, *messages], scope=str(eval_date)))
     return calls
 
 
@@ -166,8 +169,10 @@ def example_scores(
     eval_config = plan.config.config
     with open_warehouse(warehouse) as conn:
         require_upstream(conn, "responses", eval_date, config_name, "model_responses")
+        require_same_inputs(conn, plan, eval_date, config_name)
         responses = wh.read_partition(conn, "responses", eval_date, config_name)
         spent_before = spent_earlier_in_run(conn, context.run.run_id, eval_date, config_name)
+    require_api_keys(plan, [judge for spec in eval_config.scorers for judge in spec.judges])
     calls = judge_calls(plan, responses, eval_date)
     llm.prepare_offline(plan, str(eval_date), [call.model.id for call in calls])
     stage = replay_stage(

@@ -378,8 +378,9 @@ class OpenAIBatchClient:
         max_retries: The openai SDK's own retries of a failed file or batch request (polls included).
 
     Use as ``async with OpenAIBatchClient(spec) as client: await run_batch(calls, client, ...)``: the HTTP
-    client is created on entry and closed on exit. The API key is read from ``spec.api_key_env`` (else
-    ``OPENAI_API_KEY``, as litellm does) on entry, and never stored elsewhere.
+    client is created on entry and closed on exit. The API key is read from ``spec.api_key_env`` on entry
+    (``OPENAI_API_KEY`` only for OpenAI itself, i.e. no ``api_base``: a custom endpoint never receives a key
+    its spec does not name, the rule of :mod:`eval_assets.llm.routing`), and never stored elsewhere.
     """
 
     def __init__(self, model: ModelSpec, *, max_retries: int = 2) -> None:
@@ -391,12 +392,14 @@ class OpenAIBatchClient:
     async def __aenter__(self) -> Self:
         import openai
 
-        api_key = resolve_api_key(self.model) or os.environ.get("OPENAI_API_KEY")
+        api_key = resolve_api_key(self.model)
+        if not api_key and self.model.api_base is None:
+            api_key = os.environ.get("OPENAI_API_KEY")
         if not api_key:
-            raise MissingApiKeyError(
-                f"model {self.model.id!r} names no api_key_env and OPENAI_API_KEY is not set; "
-                "the batch API needs a key (any placeholder for a server that checks none)"
-            )
+            # The SDK insists on a key; a server that checks none accepts any placeholder.
+            if self.model.api_base is None:
+                raise MissingApiKeyError(f"model {self.model.id!r} names no api_key_env and OPENAI_API_KEY is not set")
+            api_key = "no-key"
         self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=api_key, max_retries=self._max_retries)
         return self
 

@@ -61,6 +61,17 @@ class CacheWriter:
         if len(self._rows) >= self._max_rows or time.monotonic() - self._oldest >= self._max_age_s:
             self._write_in_background()
 
+    def tick(self) -> None:
+        """Write buffered rows that are old enough, even if no new answer arrives (slow calls, long backoffs)."""
+        if self._rows and time.monotonic() - self._oldest >= self._max_age_s:
+            self._write_in_background()
+
+    async def tick_every(self, interval_s: float) -> None:
+        """Call :meth:`tick` on the event loop until cancelled."""
+        while True:
+            await asyncio.sleep(interval_s)
+            self.tick()
+
     def flush(self) -> None:
         """Wait for the write in flight, then write what is buffered (blocks: call it off the event loop)."""
         in_flight, self._in_flight = self._in_flight, None
@@ -179,6 +190,13 @@ def replay_with_cache(
     misses = list(unique_misses.values())
 
     async def answer() -> list[CallOutcome]:
+        ticker = asyncio.create_task(writer.tick_every(0.5))
+        try:
+            return await answer_misses()
+        finally:
+            ticker.cancel()
+
+    async def answer_misses() -> list[CallOutcome]:
         batched: list[CallOutcome] = []
         direct = misses
         if batch is not None and batch.enabled and len(misses) >= batch.min_calls:
@@ -269,10 +287,19 @@ async def _through_batches(
         groups.setdefault((call.model.id, call.model.api_base, call.model.api_key_env), []).append(call)
     report = progress.report if progress is not None and progress.report is not None else None
     for calls in groups.values():
-        async with client_factory(calls[0].model) as client:
-            outcomes = await run_batch(
-                calls, client, poll_interval_s=mode.poll_interval_s, max_wait_s=mode.max_wait_s, on_status=report
-            )
+        try:
+            async with client_factory(calls[0].model) as client:
+                outcomes = await run_batch(
+                    calls, client, poll_interval_s=mode.poll_interval_s, max_wait_s=mode.max_wait_s, on_status=report
+                )
+        except Exception as exc:  # no batch endpoint (vLLM, Ollama), no key, upload refused: call directly
+            if report is not None:
+                report(f"batch API unavailable for {calls[0].model.id} ({type(exc).__name__}: {exc}); calling directly")
+            if guard is not None and guard.budget is not None:
+                for call in calls:  # release the reservations: the direct path admits each call again
+                    guard.budget.settle(CallOutcome(call=call, text=None, error_type="batch_unavailable", cached=True))
+            direct.extend(calls)
+            continue
         for outcome in outcomes:
             if guard is not None:
                 guard.finished(outcome)

@@ -56,16 +56,19 @@ async def replay(
     def breaker_open() -> bool:
         return guard is not None and guard.breaker.open
 
+    async def pace(call: ModelCall) -> None:
+        # Taken before every attempt, retries included: a 429 storm is exactly when the limits matter.
+        if request_bucket is not None:
+            await request_bucket.acquire(1)
+        if token_bucket is not None:
+            await token_bucket.acquire(estimate_call_tokens(call))
+
     async def one(call: ModelCall) -> CallOutcome:
         async with semaphore:
             skip = guard.admit(call) if guard is not None else None
             if skip is not None:
                 outcome = CallOutcome(call=call, text=None, attempts=0, error_type=skip[0], error_message=skip[1])
             else:
-                if request_bucket is not None:
-                    await request_bucket.acquire(1)
-                if token_bucket is not None:
-                    await token_bucket.acquire(estimate_call_tokens(call))
                 outcome = await _call_with_retries(
                     call,
                     provider,
@@ -75,6 +78,7 @@ async def replay(
                     sleep=sleep,
                     clock=clock,
                     give_up=breaker_open,
+                    before_attempt=pace,
                 )
                 if guard is not None:
                     guard.finished(outcome)
@@ -103,11 +107,13 @@ async def _call_with_retries(
     sleep: Callable[[float], Awaitable[None]],
     clock: Callable[[], float],
     give_up: Callable[[], bool],
+    before_attempt: Callable[[ModelCall], Awaitable[None]],
 ) -> CallOutcome:
     first_attempt = clock()
     attempts = 0
     while True:
         attempts += 1
+        await before_attempt(call)
         started = clock()
         try:
             reply = await provider.complete(call.model, call.messages, timeout_s=timeout_s)

@@ -51,8 +51,14 @@ class BudgetGuard:
         """Reserve the call's worst case, or say why it must not be launched."""
         if not self.active:
             return None
-        cost, tokens = self.estimate(call)
-        cost = cost or 0.0
+        priced, tokens = self.estimate(call)
+        if priced is None and self.max_usd is not None:
+            # Spending without a price would make max_usd a promise we cannot keep: refuse, and say why.
+            return (
+                f"budget: no price is known for {call.model.id}, so max_usd cannot be enforced; register a "
+                "price with litellm or cap budget.max_tokens instead"
+            )
+        cost = priced or 0.0
         if self.max_usd is not None and self.spent_usd + self._reserved_usd + cost > self.max_usd:
             return (
                 f"budget: ${self.spent_usd:.4f} spent + ${self._reserved_usd:.4f} in flight + "

@@ -68,7 +68,13 @@ class LiteLLMProvider:
         try:
             response = await litellm.acompletion(**kwargs)
         except Exception as exc:
-            raise classify_exception(exc, litellm) from exc
+            error = classify_exception(exc, litellm)
+            if api_key and api_key in str(error):
+                # Provider error bodies sometimes echo the key; it must not reach the warehouse or alerts.
+                error = ProviderError(
+                    error.kind, str(error).replace(api_key, "[redacted]"), retry_after_s=error.retry_after_s
+                )
+            raise error from exc
         return reply_from_response(response, litellm, requested_model=model.id)
 
 

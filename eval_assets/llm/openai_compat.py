@@ -146,12 +146,10 @@ def token_limit_field(wire_name: str) -> Literal["max_tokens", "max_completion_t
 def request_body(model: ModelSpec, messages: Sequence[Mapping[str, str]]) -> dict[str, Any]:
     """The chat-completions JSON body for one call (no streaming; ``seed`` only when configured)."""
     name = wire_model_name(model.id)
-    body: dict[str, Any] = {
-        "model": name,
-        "messages": messages,
-        "temperature": model.temperature,
-        token_limit_field(name): model.max_tokens,
-    }
+    body: dict[str, Any] = {"model": name, "messages": messages, token_limit_field(name): model.max_tokens}
+    # Reasoning models (o-series, gpt-5) reject any temperature but their default of 1: leave it out.
+    if not MAX_COMPLETION_TOKENS_MODELS.match(name) or model.temperature == 1:
+        body["temperature"] = model.temperature
     if model.seed is not None:
         body["seed"] = model.seed
     return body
@@ -195,6 +193,9 @@ def reply_from_body(raw: bytes, *, model_id: str, pricing: Pricing) -> ProviderR
     finish_reason = choice.get("finish_reason")
     message = choice.get("message")
     text = message.get("content") if isinstance(message, dict) else None
+    if text is None and finish_reason == "length":
+        # A reasoning model spent max_tokens before answering: a paid, empty answer, not a reason to pay again.
+        text = ""
     if not isinstance(text, str):
         if finish_reason == "content_filter":
             raise ProviderError("content_filter", "the provider's content filter withheld the answer")

@@ -93,6 +93,15 @@ class RoutingProvider:
         return self._fallback
 
 
+def required_key_env(model: ModelSpec) -> str | None:
+    """The environment variable a call to this model reads its key from, if any (for checks before a run)."""
+    if model.api_key_env is not None:
+        return model.api_key_env
+    if model.id.startswith("openai/") and model.api_base is None:
+        return OPENAI_KEY_ENV
+    return None
+
+
 def _route(model: ModelSpec) -> tuple[Transport, ModelSpec]:
     transport = transport_for(model)
     if transport == "openai_compat" and model.api_base is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from eval_assets.cli import main
 from eval_assets_tests.helpers import edit_config, limit_datasets
@@ -133,3 +134,38 @@ def test_usage_errors_exit_2(eval_env: Path, capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
+
+
+def test_a_rerun_stopped_by_a_gate_does_not_leave_the_old_verdict_current(
+    small_nightly: Path, data_dir: Path, eval_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--config", "nightly", "--date", "2026-11-06", "--quiet"]) == 0
+    edit_config(data_dir, "nightly", budget={"max_usd": 0.0001})  # too small for one call
+    assert main(["run", "--config", "nightly", "--date", "2026-11-06", "--quiet", "--no-cache"]) == 1
+    capsys.readouterr()
+    assert main(["gate", "--config", "nightly", "--date", "2026-11-06"]) == 1
+    assert "Run incomplete" in capsys.readouterr().out
+    assert query(small_nightly, "SELECT count(*) FROM metrics") == [(0,)]
+    assert not (eval_env / "runs" / "2026-11-06" / "nightly" / "report.md").exists()
+
+
+def test_a_scorer_added_since_the_baseline_does_not_break_the_report(small_nightly: Path, data_dir: Path) -> None:
+    assert main(["run", "--config", "nightly", "--date", "2026-11-06", "--quiet"]) == 0
+    config = yaml.safe_load((data_dir / "configs" / "nightly.yaml").read_text())
+    edit_config(data_dir, "nightly", scorers=[*config["scorers"], {"scorer": "exact_match", "datasets": ["faq"]}])
+    assert main(["run", "--config", "nightly", "--date", "2026-11-07", "--quiet"]) == 0
+
+
+def test_data_dir_option_moves_the_warehouse_and_reports_too(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("EVAL_ASSETS_DATA_DIR", "EVAL_ASSETS_WAREHOUSE", "EVAL_ASSETS_RUNS_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # nothing may land in the working directory's data/
+    limit_datasets(data_dir, "nightly", 3)
+    code = main(["--data-dir", str(data_dir), "run", "--config", "nightly", "--date", "2026-11-06", "--quiet"])
+    assert code in (0, 1)  # three examples are too few for the bundled gates to mean anything
+    assert (data_dir / "warehouse.duckdb").exists() and (data_dir / "runs" / "2026-11-06" / "nightly").is_dir()
+    assert not (elsewhere / "data").exists()

@@ -141,3 +141,11 @@ def test_engine_respects_requests_per_minute() -> None:
     )
     assert all(o.ok for o in outcomes)
     assert now[0] == pytest.approx(6.0)
+
+
+def test_budget_refuses_calls_it_cannot_price() -> None:
+    # Spending on an unpriced model would make max_usd a promise the harness cannot keep.
+    budget = BudgetGuard(max_usd=1.0, max_tokens=None, estimate=lambda call: (None, 10))
+    assert "no price is known" in (budget.admit(a_call()) or "")
+    tokens_only = BudgetGuard(max_usd=None, max_tokens=100, estimate=lambda call: (None, 10))
+    assert tokens_only.admit(a_call()) is None

@@ -31,6 +31,7 @@ from eval_assets.llm.openai_compat import (
     OpenAICompatProvider,
     error_from_response,
     reply_from_body,
+    request_body,
     token_limit_field,
     wire_model_name,
 )
@@ -452,3 +453,29 @@ def test_a_provider_shared_by_several_loops_leaks_no_session(server: FakeOpenAIS
     assert all(o.ok for o in first + second)
     assert server.count() == 8
     assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize(
+    ("model_id", "temperature", "sent"),
+    [
+        ("openai/gpt-4o-mini", 0.0, True),
+        # o-series and gpt-5 answer 400 to any temperature but 1: leaving it out keeps the default.
+        ("openai/o3-mini", 0.0, False),
+        ("openai/gpt-5", 0.2, False),
+        ("openai/o3-mini", 1.0, True),
+    ],
+)
+def test_reasoning_models_get_no_temperature_they_would_reject(model_id: str, temperature: float, sent: bool) -> None:
+    body = request_body(ModelSpec(id=model_id, temperature=temperature), [{"role": "user", "content": "q"}])
+    assert ("temperature" in body) is sent
+
+
+def test_a_reply_cut_off_before_any_text_is_an_empty_answer_not_a_retry() -> None:
+    # vLLM's reasoning parser returns content null when max_tokens ran out while thinking: it was paid for.
+    body = {
+        "model": "m",
+        "choices": [{"message": {"role": "assistant", "content": None}, "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 50},
+    }
+    reply = reply_from_body(json.dumps(body).encode(), model_id="openai/m", pricing=LitellmPricing())
+    assert reply.text == "" and reply.finish_reason == "length" and reply.output_tokens == 50
