@@ -92,17 +92,14 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def missing_api_keys(plans: Iterable[EvalPlan]) -> list[str]:
-    """'config: model reads $VAR, which is not set' for every model or judge whose key variable is unset."""
-    missing = []
-    for plan in plans:
-        config = plan.config.config
-        models = [config.model, *(judge for spec in config.scorers for judge in spec.judges)]
-        from eval_assets.llm.routing import required_key_env
+    """'<config file>: $VAR is not set' for every model or judge key variable that is unset."""
+    from eval_assets.llm.routing import unset_key_variables
 
-        for variable in dict.fromkeys(v for v in map(required_key_env, models) if v):
-            if not os.environ.get(variable):
-                missing.append(f"{plan.config.path}: ${variable} is not set")
-    return missing
+    return [
+        f"{plan.config.path}: ${variable} is not set"
+        for plan in plans
+        for variable in unset_key_variables(plan.config.config.all_models())
+    ]
 
 
 def parse_dates(args: argparse.Namespace, *, today: dt.date) -> list[dt.date]:

@@ -287,6 +287,10 @@ class EvalConfig(_Strict):
     )
     owners: list[str] = Field(default_factory=list, description="Who to tell when a gate fails.")
 
+    def all_models(self) -> list[ModelSpec]:
+        """The model under test and every judge."""
+        return [self.model, *(judge for spec in self.scorers for judge in spec.judges)]
+
 
 class LoadedConfig(BaseModel):
     """A validated config with where it came from."""

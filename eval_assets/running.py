@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 
 import dagster as dg
 
@@ -34,7 +33,7 @@ def run_cells(
     defs = build_definitions(settings)
     job = defs.resolve_job_def(EVAL_JOB)
     with instance_for_cli() as instance:
-        outcomes = _run_all(job, instance, configs, dates, use_cache=use_cache, quiet=quiet, settings=settings)
+        outcomes = _run_all(job, instance, configs, dates, use_cache=use_cache, quiet=quiet)
         if any(o.reached_report for o in outcomes):
             dashboard = defs.resolve_job_def(DASHBOARD_JOB).execute_in_process(
                 instance=instance, raise_on_error=False, run_config=_quiet_logs(quiet)
@@ -56,7 +55,6 @@ def _run_all(
     *,
     use_cache: bool,
     quiet: bool,
-    settings: Settings,
 ) -> list[RunOutcome]:
     total = len(configs) * len(dates)
     outcomes: list[RunOutcome] = []
@@ -72,7 +70,7 @@ def _run_all(
                 raise_on_error=False,
                 run_config=run_config,
             )
-            outcomes.append(with_stored_verdicts(outcome_of(result, config, day), settings))
+            outcomes.append(outcome_of(result, config, day))
     return outcomes
 
 
@@ -102,22 +100,6 @@ def outcome_of(result: dg.ExecuteInProcessResult, config: str, day: dt.date) -> 
         error=error,
         reached_report=reached_report,
     )
-
-
-def with_stored_verdicts(outcome: RunOutcome, settings: Settings) -> RunOutcome:
-    """Add failed error gates that the warehouse records but Dagster had no check for (a threshold added
-    after the definitions were built): the exit status must agree with ``eval-assets gate``."""
-    if not outcome.reached_report or not settings.warehouse_path.exists():
-        return outcome
-    with wh.connect(settings.warehouse_path, read_only=True) as conn:
-        rows = conn.execute(
-            "SELECT check_name, description FROM gate_results WHERE eval_date = ? AND config_name = ? "
-            "AND NOT passed AND severity = 'error'",
-            [outcome.eval_date, outcome.config],
-        ).fetchall()
-    known = " ".join(outcome.failed_gates)
-    extra = [f"eval_report.{name}: {description}" for name, description in rows if f".{name}:" not in known]
-    return replace(outcome, failed_gates=[*outcome.failed_gates, *extra])
 
 
 def headline(settings: Settings, outcome: RunOutcome) -> str:

@@ -237,19 +237,31 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("created_at", "TIMESTAMP", TS, "when it was first received", nullable=False),
     ),
 }
-#: What each table's rows were derived from: rewriting a table's cell clears these downstream cells in the
-#: same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts looking current.
-DOWNSTREAM: dict[str, tuple[str, ...]] = {
-    "examples": ("responses", "scores", "judge_verdicts", "metrics", "runs", "comparisons", "flips", "gate_results"),
-    "responses": ("scores", "judge_verdicts", "metrics", "runs", "comparisons", "flips", "gate_results"),
-    "scores": ("metrics", "runs", "comparisons", "flips", "gate_results"),
-    "judge_verdicts": ("metrics", "runs", "comparisons", "flips", "gate_results"),
+#: Which tables are computed directly from each table. Rewriting a table's cell clears everything downstream
+#: of it in the same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts
+#: looking current.
+DERIVED_FROM_HERE: dict[str, tuple[str, ...]] = {
+    "examples": ("responses",),
+    "responses": ("scores", "judge_verdicts"),
+    "scores": ("metrics", "runs", "comparisons", "flips"),
+    "judge_verdicts": ("metrics", "runs"),
     "metrics": ("gate_results",),
     "runs": ("gate_results",),
     "comparisons": ("gate_results",),
-    "flips": (),
-    "gate_results": (),
 }
+
+
+def downstream_of(table: str) -> set[str]:
+    """Every table computed, directly or not, from ``table``."""
+    found: set[str] = set()
+    pending = list(DERIVED_FROM_HERE.get(table, ()))
+    while pending:
+        current = pending.pop()
+        if current not in found:
+            found.add(current)
+            pending.extend(DERIVED_FROM_HERE.get(current, ()))
+    return found
+
 
 #: Tables written per (eval_date, config_name) cell.
 PARTITIONED_TABLES = tuple(name for name, columns in TABLES.items() if columns[0].name == "eval_date")
@@ -359,7 +371,7 @@ def replace_partition(
     try:
         conn.execute("BEGIN TRANSACTION")
         try:
-            stale = {down for table in tables for down in DOWNSTREAM[table]} - set(tables)
+            stale = set().union(*(downstream_of(table) for table in tables)) - set(tables)
             for table in sorted(stale):
                 conn.execute(f"DELETE FROM {table} WHERE eval_date = ? AND config_name = ?", [eval_date, config_name])
             for table, df in tables.items():

@@ -140,3 +140,9 @@ def test_previous_run_date_is_the_latest_earlier_run(conn: duckdb.DuckDBPyConnec
     assert wh.previous_run_date(conn, "nightly", dt.date(2026, 11, 7)) == dt.date(2026, 11, 5)
     assert wh.previous_run_date(conn, "nightly", dt.date(2026, 11, 3)) is None
     assert wh.previous_run_date(conn, "candidate", dt.date(2026, 11, 7)) is None
+
+
+def test_rewriting_examples_invalidates_every_other_partitioned_table() -> None:
+    # A new table must be wired into DERIVED_FROM_HERE, or a failed rerun could leave it stale.
+    assert wh.downstream_of("examples") == set(wh.PARTITIONED_TABLES) - {"examples"}
+    assert wh.downstream_of("gate_results") == set()

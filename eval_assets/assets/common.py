@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -119,9 +118,9 @@ def require_same_inputs(conn: duckdb.DuckDBPyConnection, plan: EvalPlan, eval_da
 
 def require_api_keys(plan: EvalPlan, models: Sequence[ModelSpec]) -> None:
     """Fail before any call when a model's key variable is unset (every call would fail as ``auth``)."""
-    from eval_assets.llm.routing import required_key_env
+    from eval_assets.llm.routing import unset_key_variables
 
-    missing = sorted({v for v in map(required_key_env, models) if v and not os.environ.get(v)})
+    missing = unset_key_variables(models)
     if missing:
         raise dg.Failure(
             description=f"{plan.config.path}: API key variable(s) not set: {', '.join('$' + v for v in missing)}",

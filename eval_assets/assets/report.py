@@ -144,7 +144,7 @@ def regression_check(
             metadata=metadata,
             description="no baseline to compare with yet" if baseline_label is None else "no comparable examples",
         )
-    worst = (failing if failing.height else gated.sort("delta", nulls_last=True)).row(0, named=True)
+    worst = (failing if failing.height else gated.sort("delta")).row(0, named=True)
     metadata.update(
         {
             "scorer": worst["scorer"],

@@ -172,7 +172,7 @@ def example_scores(
         require_same_inputs(conn, plan, eval_date, config_name)
         responses = wh.read_partition(conn, "responses", eval_date, config_name)
         spent_before = spent_earlier_in_run(conn, context.run.run_id, eval_date, config_name)
-    require_api_keys(plan, [judge for spec in eval_config.scorers for judge in spec.judges])
+    require_api_keys(plan, eval_config.all_models()[1:])
     calls = judge_calls(plan, responses, eval_date)
     llm.prepare_offline(plan, str(eval_date), [call.model.id for call in calls])
     stage = replay_stage(

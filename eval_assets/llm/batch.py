@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, Self
 
 from eval_assets.config import ModelSpec
 from eval_assets.llm.calls import CallOutcome, ModelCall
-from eval_assets.llm.litellm_provider import MissingApiKeyError, import_litellm, resolve_api_key
-from eval_assets.llm.routing import OPENAI_API_BASE  # one home for the default endpoint
+from eval_assets.llm.litellm_provider import MissingApiKeyError, import_litellm
+from eval_assets.llm.routing import OPENAI_API_BASE, required_key_env  # one home for endpoint and key rule
 
 if TYPE_CHECKING:
     import openai
@@ -392,14 +392,12 @@ class OpenAIBatchClient:
     async def __aenter__(self) -> Self:
         import openai
 
-        api_key = resolve_api_key(self.model)
-        if not api_key and self.model.api_base is None:
-            api_key = os.environ.get("OPENAI_API_KEY")
-        if not api_key:
-            # The SDK insists on a key; a server that checks none accepts any placeholder.
-            if self.model.api_base is None:
-                raise MissingApiKeyError(f"model {self.model.id!r} names no api_key_env and OPENAI_API_KEY is not set")
-            api_key = "no-key"
+        variable = required_key_env(self.model)
+        api_key = os.environ.get(variable) if variable else None
+        if variable and not api_key:
+            raise MissingApiKeyError(f"model {self.model.id!r} reads its API key from ${variable}, which is not set")
+        # The SDK insists on a key; a server that checks none (no api_key_env) accepts any placeholder.
+        api_key = api_key or "no-key"
         self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=api_key, max_retries=self._max_retries)
         return self
 

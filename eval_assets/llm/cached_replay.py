@@ -58,8 +58,10 @@ class CacheWriter:
         if not self._rows:
             self._oldest = time.monotonic()
         self._rows.append(cache_row(outcome))
-        if len(self._rows) >= self._max_rows or time.monotonic() - self._oldest >= self._max_age_s:
+        if len(self._rows) >= self._max_rows:
             self._write_in_background()
+        else:
+            self.tick()
 
     def tick(self) -> None:
         """Write buffered rows that are old enough, even if no new answer arrives (slow calls, long backoffs)."""
@@ -296,8 +298,8 @@ async def _through_batches(
             if report is not None:
                 report(f"batch API unavailable for {calls[0].model.id} ({type(exc).__name__}: {exc}); calling directly")
             if guard is not None and guard.budget is not None:
-                for call in calls:  # release the reservations: the direct path admits each call again
-                    guard.budget.settle(CallOutcome(call=call, text=None, error_type="batch_unavailable", cached=True))
+                for call in calls:  # the direct path admits each call again
+                    guard.budget.release(call)
             direct.extend(calls)
             continue
         for outcome in outcomes:

@@ -74,6 +74,12 @@ class BudgetGuard:
         self._reserved_tokens += tokens
         return None
 
+    def release(self, call: ModelCall) -> None:
+        """Drop a call's reservation without spending: it was not sent after all."""
+        cost, tokens = self._reservations.pop(id(call), (0.0, 0))
+        self._reserved_usd -= cost
+        self._reserved_tokens -= tokens
+
     def settle(self, outcome: CallOutcome) -> None:
         """Replace the call's reservation with what it actually cost."""
         cost, tokens = self._reservations.pop(id(outcome.call), (0.0, 0))

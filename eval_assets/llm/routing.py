@@ -25,7 +25,8 @@ to any ``api_base``, leaking an OpenAI key to whatever server the config points 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Literal
 
 from eval_assets.config import ModelSpec
@@ -100,6 +101,12 @@ def required_key_env(model: ModelSpec) -> str | None:
     if model.id.startswith("openai/") and model.api_base is None:
         return OPENAI_KEY_ENV
     return None
+
+
+def unset_key_variables(models: Iterable[ModelSpec], environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Key variables these models read that are not set, in first-use order (checked before any call)."""
+    wanted = dict.fromkeys(v for v in map(required_key_env, models) if v)
+    return [variable for variable in wanted if not environ.get(variable)]
 
 
 def _route(model: ModelSpec) -> tuple[Transport, ModelSpec]:

@@ -149,3 +149,13 @@ def test_budget_refuses_calls_it_cannot_price() -> None:
     assert "no price is known" in (budget.admit(a_call()) or "")
     tokens_only = BudgetGuard(max_usd=None, max_tokens=100, estimate=lambda call: (None, 10))
     assert tokens_only.admit(a_call()) is None
+
+
+def test_released_reservation_spends_nothing() -> None:
+    budget = BudgetGuard(max_usd=0.03, max_tokens=None, estimate=lambda call: (0.02, 10))
+    call = a_call()
+    assert budget.admit(call) is None
+    assert budget.admit(a_call(1)) is not None  # the reservation holds the room
+    budget.release(call)
+    assert budget.spent_usd == 0.0
+    assert budget.admit(a_call(1)) is None
