@@ -108,15 +108,29 @@ def _report_path(project: EvalProject, config_name: str, eval_date: str) -> str 
     return str(path.resolve()) if path.exists() else None
 
 
+#: Dagster's error for a step stopped by its own blocking checks: the failed checks already say why.
+_CHECKS_FAILED = "DagsterAssetCheckFailedError"
+
+
 def step_failure_messages(events: Sequence[dg.DagsterEvent]) -> str | None:
-    """What failed, step by step: our Failure descriptions (file, line, field) or the error's message."""
+    """What failed, step by step: our Failure descriptions (file, line, field) or the root error's message.
+
+    Dagster wraps a step's exception in ``DagsterExecutionStepExecutionError: Error occurred while
+    executing op ...``; the cause chain is followed to the error that explains what went wrong. A step
+    stopped by its blocking checks adds nothing to the failed checks themselves and is left out.
+    """
     messages = []
     for event in events:
         data = event.step_failure_data
         if data.user_failure_data is not None and data.user_failure_data.description:
             messages.append(f"{event.step_key}: {data.user_failure_data.description}")
         elif data.error is not None:
-            messages.append(f"{event.step_key}: {data.error.message.strip()}")
+            root = data.error
+            while root.cause is not None:
+                root = root.cause
+            if root.cls_name == _CHECKS_FAILED:
+                continue
+            messages.append(f"{event.step_key}: {root.message.strip()}")
     return "; ".join(messages) or None
 
 

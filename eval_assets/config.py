@@ -214,6 +214,19 @@ class Runtime(_Strict):
         default=None, gt=0, description="Client-side token rate limit (prompt estimate + max_tokens)."
     )
     max_retry_time_s: float = Field(default=600.0, gt=0, description="Stop retrying a call after this long in total.")
+    max_judge_error_rate: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Blocking gate: most judge verdicts per judge that may fail or be unparseable before the "
+        "night fails (a broken judge must not look like a healthy night).",
+    )
+    min_scored_share: float = Field(
+        default=0.9,
+        ge=0.0,
+        le=1.0,
+        description="Blocking gate: least share of the examples a scorer applies to that must get a score.",
+    )
     batch: BatchMode = Field(default_factory=BatchMode, description="Provider batch endpoints for large runs.")
 
 

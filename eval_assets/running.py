@@ -87,7 +87,9 @@ def outcome_of(result: dg.ExecuteInProcessResult, config: str, day: dt.date) -> 
         (failed if evaluation.severity == dg.AssetCheckSeverity.ERROR else warned).append(line)
     error = None
     if not result.success:
-        error = step_failure_messages(result.get_step_failure_events()) or "run failed (see the Dagster logs)"
+        error = step_failure_messages(result.get_step_failure_events())
+        if error is None and not failed:  # a run stopped by its blocking gates is explained by them
+            error = "run failed (see the Dagster logs)"
     reached_report = any(
         event.asset_key == dg.AssetKey("eval_report") for event in result.get_asset_materialization_events()
     )

@@ -136,7 +136,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("prompt_hash", "VARCHAR", STR, "hash of the rubric file (judges only)"),
         _c("judge_error", "VARCHAR", STR, "why a judge verdict is missing (judges only)"),
         _c("judge_spread", "DOUBLE", FLOAT, "max - min of the judges' normalized scores (several judges only)"),
-        _c("judges_disagree", "BOOLEAN", BOOL, "judge_spread > the scorer's disagreement_margin"),
+        _c(
+            "judges_disagree",
+            "BOOLEAN",
+            BOOL,
+            "judge_spread > the scorer's disagreement_margin, or judges on both sides of the pass line",
+        ),
     ),
     "judge_verdicts": (
         *RUN_KEYS,

@@ -29,7 +29,17 @@ from eval_assets.reporting.html import render_html
 from eval_assets.reporting.markdown import render_markdown
 from eval_assets.reporting.model import ComparisonLine, FlipLine, GateLine, RunSummary
 from eval_assets.resources import EvalProject
-from eval_assets.scoring.gates import GateOutcome, evaluate_thresholds
+from eval_assets.scoring.gates import (
+    JUDGE_ERROR_RATE_WITHIN_LIMIT,
+    SCORER_COVERAGE_SUFFICIENT,
+    GateOutcome,
+    HealthGate,
+    evaluate_thresholds,
+    judge_health_gate,
+    no_data_reasons,
+    scorer_coverage_gate,
+)
+from eval_assets.scoring.health import judge_health, scorer_coverage
 from eval_assets.scoring.metrics import ComparedMetric
 
 
@@ -63,13 +73,60 @@ def run_summary(plan: EvalPlan, run: Mapping[str, object]) -> RunSummary:
     )
 
 
-def gate_outcomes(thresholds: Sequence[Threshold], metrics: pl.DataFrame) -> list[GateOutcome]:
-    """The config's thresholds judged against the stored metrics."""
+def gate_outcomes(
+    thresholds: Sequence[Threshold], metrics: pl.DataFrame, no_data: Mapping[str, str] | None = None
+) -> list[GateOutcome]:
+    """The config's thresholds judged against the stored metrics (``no_data``: why a scorer has none)."""
     compared = [
         ComparedMetric(r["metric"], r["tag"], r["value"], r["n"], r["baseline_value"])
         for r in metrics.iter_rows(named=True)
     ]
-    return evaluate_thresholds(thresholds, compared)
+    return evaluate_thresholds(thresholds, compared, no_data=no_data)
+
+
+def health_gates(
+    plan: EvalPlan, scores: pl.DataFrame, verdicts: pl.DataFrame
+) -> tuple[list[HealthGate], dict[str, str]]:
+    """The built-in gates on the scoring itself, and why each scorer's metrics may be empty."""
+    runtime = plan.config.config.runtime
+    coverage = scorer_coverage(scores)
+    gates = [
+        judge_health_gate(judge_health(verdicts), max_error_rate=runtime.max_judge_error_rate),
+        scorer_coverage_gate(coverage, min_share=runtime.min_scored_share),
+    ]
+    return gates, no_data_reasons(coverage)
+
+
+def health_check_results(gates: Sequence[HealthGate]) -> list[dg.AssetCheckResult]:
+    """The built-in gates as check results (a failed ``warn`` gate is a warning: it blocks nothing)."""
+    return [
+        dg.AssetCheckResult(
+            check_name=gate.check_name,
+            passed=gate.passed,
+            severity=dg.AssetCheckSeverity.ERROR if gate.severity == "error" else dg.AssetCheckSeverity.WARN,
+            metadata={key: _metadata_value(value) for key, value in gate.metadata.items()},
+            description=gate.detail,
+        )
+        for gate in gates
+    ]
+
+
+def _metadata_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return dg.MetadataValue.json(value)
+    if isinstance(value, float):
+        return float_metadata(value)
+    return value
+
+
+def health_gate_lines(gates: Sequence[HealthGate]) -> list[GateLine]:
+    """The built-in gates as report lines."""
+    return [GateLine(g.check_name, g.description, g.severity, g.passed, g.detail) for g in gates]
+
+
+def health_alerts(gates: Sequence[HealthGate]) -> list[str]:
+    """Headline lines of the report when the scoring itself failed (the night says nothing about the model)."""
+    return [line for gate in gates if not gate.passed and gate.severity == "error" for line in gate.headline]
 
 
 def threshold_check_results(
@@ -196,10 +253,13 @@ def _p(value: float | None) -> str:
 
 
 def gate_result_rows(
-    outcomes: Sequence[GateOutcome], regression: dg.AssetCheckResult, keys: dict[str, Any]
+    outcomes: Sequence[GateOutcome],
+    regression: dg.AssetCheckResult,
+    keys: dict[str, Any],
+    health: Sequence[HealthGate] = (),
 ) -> list[dict[str, Any]]:
     """What ``eval-assets gate`` reads: every threshold the config sets (declared as a check or not yet, e.g.
-    added while the code location was loaded) and the regression gate."""
+    added while the code location was loaded), the regression gate and the built-in health gates."""
     rows = [
         {
             **keys,
@@ -220,6 +280,17 @@ def gate_result_rows(
             "description": regression.description,
             "metadata_json": json.dumps({k: _value(v) for k, v in regression.metadata.items()}, default=str),
         }
+    )
+    rows.extend(
+        {
+            **keys,
+            "check_name": gate.check_name,
+            "severity": gate.severity,
+            "passed": gate.passed,
+            "description": gate.detail,
+            "metadata_json": json.dumps(gate.metadata, default=str),
+        }
+        for gate in health
     )
     return rows
 
@@ -252,7 +323,8 @@ def eval_report(
             {"c": config_name, "d": eval_date},
         )
     summary = run_summary(plan, run)
-    outcomes = gate_outcomes(config.thresholds, cell["metrics"])
+    health, no_data = health_gates(plan, cell["scores"], cell["judge_verdicts"])
+    outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)
     comparisons = cell["comparisons"]
     baseline_label = _baseline_label(comparisons, summary)
     declared = declared_threshold_checks(context)
@@ -266,9 +338,16 @@ def eval_report(
         *threshold_check_results(declared, outcomes, config_name),
         regression_check(comparisons, config.regression, baseline_label),
     ]
+    regression = checks[-1]
+    checks.extend(health_check_results(health))
     report = replace(
         build_report(summary, cell["metrics"], outcomes, scored),
-        gates=[*gate_lines(outcomes), *_regression_gate_line(checks[-1], config.regression.severity)],
+        gates=[
+            *health_gate_lines(health),
+            *gate_lines(outcomes),
+            *_regression_gate_line(regression, config.regression.severity),
+        ],
+        alerts=health_alerts(health),
         baseline_label=baseline_label,
         comparisons=comparison_lines(comparisons),
         flips=flip_lines(cell["flips"], cell["examples"]),
@@ -287,7 +366,7 @@ def eval_report(
             conn,
             eval_date,
             config_name,
-            {"gate_results": wh.frame("gate_results", gate_result_rows(outcomes, checks[-1], keys))},
+            {"gate_results": wh.frame("gate_results", gate_result_rows(outcomes, regression, keys, health))},
         )
     failed = [c for c in checks if not c.passed]
     return dg.MaterializeResult(
@@ -303,7 +382,7 @@ def eval_report(
     )
 
 
-REPORT_TABLES = ("metrics", "examples", "responses", "scores", "comparisons", "flips")
+REPORT_TABLES = ("metrics", "examples", "responses", "scores", "judge_verdicts", "comparisons", "flips")
 
 
 def _baseline_label(comparisons: pl.DataFrame, summary: RunSummary) -> str | None:
@@ -365,9 +444,13 @@ def flip_lines(flips: pl.DataFrame, examples: pl.DataFrame) -> list[FlipLine]:
     )
 
 
+#: Checks of eval_report that every config has, whatever its thresholds.
+BUILTIN_REPORT_CHECKS = (NO_REGRESSION, JUDGE_ERROR_RATE_WITHIN_LIMIT, SCORER_COVERAGE_SUFFICIENT)
+
+
 def declared_threshold_checks(context: dg.AssetExecutionContext) -> list[str]:
     """Threshold checks this asset declares (one per threshold found across all configs)."""
-    return sorted(key.name for key in context.assets_def.check_keys if key.name != NO_REGRESSION)
+    return sorted(key.name for key in context.assets_def.check_keys if key.name not in BUILTIN_REPORT_CHECKS)
 
 
 def build_eval_report(
@@ -390,6 +473,23 @@ def build_eval_report(
             asset="eval_report",
             blocking=True,
             description="No scorer dropped by more than regression.min_effect with p < regression.alpha (paired test).",
+        )
+    )
+    specs.append(
+        dg.AssetCheckSpec(
+            JUDGE_ERROR_RATE_WITHIN_LIMIT,
+            asset="eval_report",
+            blocking=True,
+            description="No judge's verdicts failed or were unparseable beyond runtime.max_judge_error_rate "
+            "(warns on any).",
+        )
+    )
+    specs.append(
+        dg.AssetCheckSpec(
+            SCORER_COVERAGE_SUFFICIENT,
+            asset="eval_report",
+            blocking=True,
+            description="Every scorer scored at least runtime.min_scored_share of the examples it applies to.",
         )
     )
     return stage_asset(

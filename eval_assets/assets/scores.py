@@ -28,10 +28,13 @@ from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject, LLMClient, ReplayOptions
 from eval_assets.scoring.apply import (
+    NOT_SCORED,
     JudgeAnswer,
     combine_verdicts,
     judge_messages,
+    judge_panel_disagrees,
     judge_spread,
+    no_answer_detail,
     parse_answer,
     score_output,
     scorer_args,
@@ -86,9 +89,7 @@ def score_rows(
             if output is None:
                 # The call failed after retries: an infrastructure failure, never a quality failure.
                 score_row.update(
-                    score=None,
-                    passed=None,
-                    detail=f"not scored: no answer ({row['error_type']}: {row['error_message']})",
+                    score=None, passed=None, detail=no_answer_detail(row["error_type"], row["error_message"])
                 )
             elif spec.scorer == "rubric_judge":
                 answers = _judge_answers(plan, spec, example, judge_outcomes)
@@ -98,12 +99,14 @@ def score_rows(
                 score_row.update(
                     score=result.score if result else None,
                     passed=result.passed if result else None,
-                    detail=result.detail if result else f"not scored: {judge_error}",
+                    detail=result.detail if result else f"{NOT_SCORED}{judge_error}",
                     judge_models=",".join(j.id for j in spec.judges),
                     prompt_hash=plan.rubrics[spec.rubric or ""].content_hash,
                     judge_error=judge_error,
                     judge_spread=spread,
-                    judges_disagree=spread > spec.disagreement_margin if spread is not None else None,
+                    judges_disagree=judge_panel_disagrees(
+                        answers, margin=spec.disagreement_margin, pass_score=spec.pass_score
+                    ),
                 )
             else:
                 result = score_output(spec, output, example)

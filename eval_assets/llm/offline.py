@@ -68,6 +68,8 @@ class ModelProfile:
         curt_rate: Probability that a non-adversarial answer takes a curt, dismissive tone.
         judge_noise: Judges only: probability a verdict is off by one point.
         fence_rate: Judges only: probability the JSON verdict is wrapped in a Markdown code fence.
+        prose_rate: Judges only: probability the judge ignores the answer format and replies in prose
+            (what a misconfigured or weak judge does; the verdict is then unparseable).
         input_usd_per_mtok: Simulated price per million prompt tokens (not a real price).
         output_usd_per_mtok: Simulated price per million completion tokens (not a real price).
     """
@@ -80,6 +82,7 @@ class ModelProfile:
     curt_rate: float = 0.0
     judge_noise: float = 0.0
     fence_rate: float = 0.0
+    prose_rate: float = 0.0
     input_usd_per_mtok: float = 0.15
     output_usd_per_mtok: float = 0.60
 
@@ -136,6 +139,11 @@ OFFLINE_MODELS: Mapping[str, ModelProfile] = MappingProxyType(
             # A second, noisier judge, so a rubric can be graded by two judges that sometimes disagree.
             ModelProfile(
                 "offline/judge-strict", "judge", "judge-strict-2026-08-01-sim", judge_noise=0.40, fence_rate=0.05
+            ),
+            # Judges that ignore the rubric's answer format: always, or now and then.
+            ModelProfile("offline/judge-chatty", "judge", "judge-chatty-2026-10-01-sim", prose_rate=1.0),
+            ModelProfile(
+                "offline/judge-sloppy", "judge", "judge-sloppy-2026-10-01-sim", judge_noise=0.15, prose_rate=0.02
             ),
         )
     }
@@ -841,6 +849,8 @@ def _judge_reply(profile: ModelProfile, prompt: str, draw: _Draw) -> str:
         if draw.unit("judge-noise") < profile.judge_noise:
             score += 1 if draw.unit("judge-noise-direction") < 0.5 else -1
         score = min(high, max(low, score))
+    if draw.unit("judge-prose") < profile.prose_rate:
+        return f"I think this answer deserves a {score} out of {high}. {rationale} Overall, a reasonable reply."
     verdict = json.dumps({"score": score, "rationale": rationale}, ensure_ascii=False)
     if draw.unit("judge-fence") < profile.fence_rate:
         return f"```json\n{verdict}\n```"

@@ -63,6 +63,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f8f9fa; borde
 .badge { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 700; font-size: .85em; }
 .badge.sim { background: #5e35b1; color: #fff; }
 .simulator { background: #ede7f6; border-left: 4px solid #5e35b1; padding: 8px 12px; }
+.alert { background: #fdecea; border-left: 4px solid #c62828; padding: 8px 12px; font-weight: 600; }
 .verdict { padding: 10px 14px; border-radius: 6px; font-weight: 600; }
 .verdict.ok { background: var(--ok-bg); color: var(--ok); }
 .verdict.fail { background: var(--fail-bg); color: var(--fail); }
@@ -192,6 +193,7 @@ def _header(report: ReportData) -> str:
             "built-in offline simulator: these numbers exercise the pipeline and say nothing about "
             "a real model.</p>"
         )
+    parts += [f'<p class="alert">🛑 {_text(alert, limit=LIST_LIMIT)}</p>' for alert in report.alerts]
     parts += [_verdict(report.gates), _regression_verdict(report.comparisons), "</header>"]
     return "\n".join(part for part in parts if part)
 

@@ -287,6 +287,7 @@ def render_markdown(report: ReportData) -> str:
     sections = [
         f"# Eval report — {md_text(summary.config_name)} — {md_text(summary.eval_date)}",
         _simulator_notice() if summary.simulated else "",
+        _alerts(report.alerts),
         _summary(summary, report.baseline_label),
         _notes(report.notes),
         _gates(report.gates),
@@ -334,6 +335,10 @@ def _summary(s: RunSummary, baseline_label: str | None) -> str:
     if s.description.strip():
         lines.append(f"- **Description:** {md_text(s.description, limit=LIST_LIMIT)}")
     return "\n".join(lines)
+
+
+def _alerts(alerts: Sequence[str]) -> str:
+    return "\n\n".join(f"> **🛑 {md_text(alert, limit=LIST_LIMIT)}**" for alert in alerts)
 
 
 def _notes(notes: Sequence[str]) -> str:

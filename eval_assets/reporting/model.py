@@ -134,3 +134,4 @@ class ReportData:
     baseline_label: str | None = None  # e.g. "candidate 2026-11-06" (None: no baseline yet)
     comparisons: list[ComparisonLine] = field(default_factory=list)  # overall first, then by tag
     flips: list[FlipLine] = field(default_factory=list)  # pass -> fail first
+    alerts: list[str] = field(default_factory=list)  # headline: the night's scoring failed (e.g. a broken judge)

@@ -12,6 +12,14 @@ from eval_assets.rubrics import Rubric
 from eval_assets.scoring import scorers
 from eval_assets.scoring.judge import JudgeParseError, JudgeVerdict, parse_judge_answer
 from eval_assets.scoring.scorers import ScoreResult
+from eval_assets.scoring.statistics import judges_disagree
+
+#: Why a score row holds no score (its ``detail`` starts with "not scored: " and one of these).
+#: Scorer coverage counts unscored rows by these causes, so they are spelt once, here.
+NO_ANSWER = "no answer from the model"
+JUDGE_CALL_FAILED = "judge call failed"
+JUDGE_UNPARSEABLE = "unparseable judge answer"
+NOT_SCORED = "not scored: "
 
 #: The fields of a ScorerSpec that change what each kind computes (recorded with every score).
 _ARGS_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -85,11 +93,11 @@ class JudgeAnswer:
 def parse_answer(judge_model: str, text: str | None, call_error: str | None, rubric: Rubric) -> JudgeAnswer:
     """Parse a judge's raw answer; an unparseable answer is a judge error, never a crash."""
     if text is None:
-        return JudgeAnswer(judge_model, None, f"judge call failed: {call_error}", None)
+        return JudgeAnswer(judge_model, None, f"{JUDGE_CALL_FAILED}: {call_error}", None)
     try:
         verdict = parse_judge_answer(text, scale_min=rubric.scale_min, scale_max=rubric.scale_max)
     except JudgeParseError as exc:
-        return JudgeAnswer(judge_model, None, f"unparseable judge answer: {exc}", text)
+        return JudgeAnswer(judge_model, None, f"{JUDGE_UNPARSEABLE}: {exc}", text)
     return JudgeAnswer(judge_model, verdict, None, text)
 
 
@@ -111,3 +119,14 @@ def judge_spread(answers: Sequence[JudgeAnswer]) -> float | None:
     """max - min of the judges' normalized scores; None unless at least two judges answered."""
     scores = [a.verdict.normalized for a in answers if a.verdict is not None]
     return max(scores) - min(scores) if len(scores) >= 2 else None
+
+
+def judge_panel_disagrees(answers: Sequence[JudgeAnswer], *, margin: float, pass_score: float) -> bool | None:
+    """Whether the judges that answered disagree (spread above ``margin``, or on both sides of the pass line)."""
+    scores = [a.verdict.normalized for a in answers if a.verdict is not None]
+    return judges_disagree(scores, margin=margin, pass_score=pass_score)
+
+
+def no_answer_detail(error_type: str | None, error_message: str | None) -> str:
+    """The detail of a score row whose model call failed: an infrastructure failure, never a quality one."""
+    return f"{NOT_SCORED}{NO_ANSWER} ({error_type}: {error_message})"

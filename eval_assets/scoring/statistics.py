@@ -252,12 +252,30 @@ def mean_interval(values: Sequence[float], *, confidence: float = 0.95) -> tuple
     return mean - half, mean + half
 
 
-def agreement(scores_by_judge: Sequence[Sequence[float | None]], *, margin: float) -> JudgeAgreement:
+def judges_disagree(scores: Sequence[float], *, margin: float, pass_score: float | None = None) -> bool | None:
+    """Whether one example's judges disagree; None with fewer than two scores.
+
+    Judges disagree when their normalized scores spread by more than ``margin`` (inclusive, up to float
+    noise) or, given ``pass_score``, when they fall on different sides of the pass line: a 3-vs-4 split
+    that decides pass or fail is a disagreement whatever the margin.
+    """
+    if len(scores) < 2:
+        return None
+    if max(scores) - min(scores) > margin + _MARGIN_TOLERANCE:
+        return True
+    return pass_score is not None and min(scores) < pass_score <= max(scores)
+
+
+def agreement(
+    scores_by_judge: Sequence[Sequence[float | None]], *, margin: float, pass_score: float | None = None
+) -> JudgeAgreement:
     """Per-example spread (max - min) of several judges' normalized scores.
 
     Args:
         scores_by_judge: One list per judge, aligned by example; None where that judge gave no score.
         margin: The largest spread still counted as agreement (inclusive, up to float noise).
+        pass_score: The scorer's pass line; judges on different sides of it disagree (see
+            :func:`judges_disagree`). None compares spreads only.
 
     Returns:
         Agreement over the examples with at least two scores; the others are not counted.
@@ -275,9 +293,8 @@ def agreement(scores_by_judge: Sequence[Sequence[float | None]], *, margin: floa
             raise ValueError(f"judge scores must be finite, got {example!r} for example {index}")
         if len(scores) < 2:
             continue
-        spread = max(scores) - min(scores)
-        spreads.append(spread)
-        if spread > margin + _MARGIN_TOLERANCE:
+        spreads.append(max(scores) - min(scores))
+        if judges_disagree(scores, margin=margin, pass_score=pass_score):
             disagreeing.append(index)
     if not spreads:
         return JudgeAgreement(n=0, mean_abs_diff=None, within_margin_rate=None, disagreeing=())
