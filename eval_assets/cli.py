@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument(
         "--timeout", type=_positive(float), default=30.0, metavar="SECONDS", help="statement timeout (default 30)"
     )
-    sql.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit for the query (default 1GB)")
+    sql.add_argument(
+        "--memory-limit", default="1GB", metavar="SIZE", help="DuckDB memory limit, e.g. 4GB (default 1GB)"
+    )
     sql.add_argument(
         "--max-rows", type=_positive(int), default=100_000, metavar="N", help="largest result (default 100000)"
     )
