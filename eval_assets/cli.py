@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+import polars as pl
 
 from eval_assets import warehouse as wh
 from eval_assets.errors import InvalidInputError
 from eval_assets.project import EvalPlan
+from eval_assets.reporting.sanitize import json_terminal_text, terminal_text
 from eval_assets.settings import Settings
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -32,7 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args, settings)
     except (InvalidInputError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # Messages quote input files and provider text: escape what could drive the terminal.
+        message = terminal_text(str(exc), keep="\n")
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return code
 
@@ -67,11 +73,33 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--format", choices=("markdown", "pr-comment", "json"), default="markdown")
     gate.set_defaults(handler=cmd_gate)
 
-    sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql = commands.add_parser("sql", help="run one read-only SELECT query on the warehouse (sandboxed)")
     sql.add_argument("query", help='SQL text, e.g. "SELECT * FROM latest_runs"')
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument(
+        "--timeout", type=_positive(float), default=30.0, metavar="SECONDS", help="statement timeout (default 30)"
+    )
+    sql.add_argument(
+        "--memory-limit", default="1GB", metavar="SIZE", help="DuckDB memory limit, e.g. 4GB (default 1GB)"
+    )
+    sql.add_argument(
+        "--max-rows", type=_positive(int), default=100_000, metavar="N", help="largest result (default 100000)"
+    )
     sql.set_defaults(handler=cmd_sql)
     return parser
+
+
+def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
+        return value
+
+    return parse
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -82,8 +110,10 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     for name, plan in plans.items():
         datasets = ", ".join(f"{n} ({d.content_hash})" for n, d in plan.datasets.items())
         print(
-            f"ok  {name}: {len(plan.examples)} examples from {datasets}; "
-            f"{len(plan.config.config.scorers)} scorers; {len(plan.config.config.thresholds)} thresholds"
+            terminal_text(
+                f"ok  {name}: {len(plan.examples)} examples from {datasets}; "
+                f"{len(plan.config.config.scorers)} scorers; {len(plan.config.config.thresholds)} thresholds"
+            )
         )
         if plan.config.config.model.api_key_env and not os.environ.get(plan.config.config.model.api_key_env):
             print(f"    note: ${plan.config.config.model.api_key_env} is not set; `run` will need it")
@@ -164,27 +194,33 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_summary(outcomes: Sequence[RunOutcome], settings: Settings) -> int:
-    """Print what happened and the report paths; return the exit status."""
+    """Print what happened and the report paths; return the exit status.
+
+    Config names, gate descriptions and errors can carry dataset or provider text: every field is passed
+    through :func:`terminal_text`, and an error's continuation lines are indented, so none can forge a line.
+    """
     from eval_assets.running import headline
 
     print("\nSummary")
     for outcome in outcomes:
         status = "ok" if outcome.success and not outcome.failed_gates else "FAILED"
-        print(f"  {outcome.eval_date} {outcome.config:<20} {status:<6} {headline(settings, outcome)}")
+        line = f"{outcome.eval_date} {terminal_text(outcome.config):<20} {status:<6} "
+        print(f"  {line}{terminal_text(headline(settings, outcome))}")
         for gate in outcome.failed_gates:
-            print(f"      gate failed: {gate}")
+            print(f"      gate failed: {terminal_text(gate)}")
         for gate in outcome.warned_gates:
-            print(f"      warning: {gate}")
+            print(f"      warning: {terminal_text(gate)}")
         if outcome.error:
-            print(f"      error: {outcome.error}")
+            error = terminal_text(outcome.error, keep="\n").replace("\n", "\n        ")
+            print(f"      error: {error}")
     print("\nReports")
     for outcome in outcomes:
         folder = settings.runs_dir / str(outcome.eval_date) / outcome.config
         if (folder / "report.html").exists():
-            print(f"  {folder / 'report.md'}\n  {folder / 'report.html'}")
+            print(f"  {terminal_text(str(folder / 'report.md'))}\n  {terminal_text(str(folder / 'report.html'))}")
     dashboard = settings.runs_dir / "dashboard.html"
     if dashboard.exists():
-        print(f"  {dashboard}")
+        print(f"  {terminal_text(str(dashboard))}")
     failed = any(not o.success or o.failed_gates for o in outcomes)
     return EXIT_GATE_FAILED if failed else EXIT_OK
 
@@ -208,26 +244,80 @@ def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    """Run a query on a read-only connection (safe while a run is writing? no: DuckDB locks; retry later)."""
+    """Run one SELECT query in the read-only sandbox (:func:`eval_assets.warehouse.connect_readonly`).
+
+    A refused or failed query exits 2 with the reason. A run writing the warehouse holds DuckDB's lock:
+    query between runs.
+    """
     import duckdb
 
     if not settings.warehouse_path.exists():
         raise UsageError(f"no warehouse at {settings.warehouse_path}: run `eval-assets run` first")
     try:
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-            frame = wh.sql_frame(conn, args.query)
+        with wh.connect_readonly(
+            settings.warehouse_path, timeout_s=args.timeout, memory_limit=args.memory_limit, max_rows=args.max_rows
+        ) as session:
+            frame = session.sql(args.query)
+    except wh.QueryRefusedError as exc:
+        raise UsageError(str(exc)) from None
     except duckdb.Error as exc:
-        raise UsageError(f"query failed: {exc}") from exc
-    if args.format == "csv":
-        print(frame.write_csv(), end="")
-    elif args.format == "json":
-        print(frame.write_json())
-    else:
-        import polars as pl
-
-        with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=60, tbl_width_chars=200):
-            print(frame)
+        raise UsageError(f"query failed: {exc}") from None
+    print(render_frame(frame, args.format), end="")
     return EXIT_OK
+
+
+def render_frame(frame: pl.DataFrame, fmt: str) -> str:
+    """A query result for the terminal: ``json`` exact, ``table`` and ``csv`` with controls escaped.
+
+    JSON keeps every value exact (the few controls JSON allows raw are written as ``\\uXXXX``). Table and
+    CSV pass every string, column name and nested value through :func:`terminal_text`; CSV, which has no
+    nested values, writes lists and structs as JSON text. Blobs are written as escaped text (``\\x1b``).
+    """
+    if fmt == "json":
+        blobs = [_text_column(series) for series in frame.get_columns() if series.dtype == pl.Binary]
+        return json_terminal_text(frame.with_columns(blobs).write_json()) + "\n"
+    keep, flat = ("\n\t", True) if fmt == "csv" else ("\n", False)
+    columns, seen = [], set()
+    for position, series in enumerate(frame.get_columns()):
+        name = terminal_text(series.name)
+        name = name if name not in seen else f"{name}_{position}"  # two names may escape to the same text
+        seen.add(name)
+        columns.append(_safe_column(series, keep=keep, flat=flat).rename(name))
+    safe = pl.DataFrame(columns)
+    if fmt == "csv":
+        return safe.write_csv()
+    with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=60, tbl_width_chars=200):
+        return f"{safe}\n"
+
+
+def _safe_column(series: pl.Series, *, keep: str, flat: bool) -> pl.Series:
+    def safe(value: object) -> object:
+        if isinstance(value, str):
+            return terminal_text(value, keep=keep)
+        if isinstance(value, list):
+            return [safe(item) for item in value]
+        if isinstance(value, dict):
+            return {key: safe(item) for key, item in value.items()}
+        return value
+
+    nested = isinstance(series.dtype, pl.List | pl.Array | pl.Struct)
+    if flat and (nested or series.dtype == pl.Binary):  # CSV has no lists, structs or bytes: write them as text
+        series = _text_column(series)
+    elif not (nested or series.dtype in (pl.String, pl.Categorical) or isinstance(series.dtype, pl.Enum)):
+        return series
+    dtype = series.dtype if isinstance(series.dtype, pl.List | pl.Array | pl.Struct) else pl.String
+    return pl.Series(series.name, [safe(value) for value in series.to_list()], dtype=dtype)
+
+
+def _text_column(series: pl.Series) -> pl.Series:
+    """Blobs as escaped text (``b"\\x1b"`` -> ``\\x1b``), lists and structs as JSON text."""
+
+    def text(value: object) -> str:
+        if isinstance(value, bytes):
+            return value.decode("ascii", "backslashreplace")
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    return pl.Series(series.name, [None if v is None else text(v) for v in series.to_list()], dtype=pl.String)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ Payload builders are pure functions of an :class:`Alert`. :func:`send` posts the
 so that notifying needs no extra dependency. Webhook URLs are secrets (a Slack incoming-webhook URL is
 a write token): they are read from the environment at send time, and never logged or returned; targets
 are named by type and variable instead, e.g. ``slack ($EVAL_SLACK_WEBHOOK)``.
+
+Alert fields carry config, dataset, provider and model text: every human-readable text (the log line,
+Slack's text and blocks, the webhook's ``text``) has its control characters escaped
+(:func:`~eval_assets.reporting.sanitize.terminal_text`), so an id can neither clear a terminal, ring a
+bell nor reverse a line; the webhook's data fields keep the exact values.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from eval_assets.config import NotificationTarget
+from eval_assets.reporting.sanitize import terminal_text
 
 Severity = Literal["error", "warn"]
 MetadataValue = str | float | int | None
@@ -310,7 +316,7 @@ def send(
             alert, target, environ=environ, timeout_s=timeout_s, retries=retries, backoff_s=backoff_s
         )
         if not result.ok:
-            log(f"notification to {result.target} failed: {result.error}")
+            log(terminal_text(f"notification to {result.target} failed: {result.error}"))
         results.append(result)
     return results
 
@@ -461,7 +467,11 @@ def _slack_text(raw: str, limit: int) -> str:
 
 
 def _escape(text: str) -> str:
-    """Escape Slack's control characters (https://api.slack.com/reference/surfaces/formatting#escaping)."""
+    """Escape Slack's control characters (https://api.slack.com/reference/surfaces/formatting#escaping).
+
+    Terminal controls are escaped too (line breaks kept): Slack shows mrkdwn text as it is received.
+    """
+    text = _unify_line_breaks(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -485,6 +495,11 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _one_line(text: str) -> str:
-    """Collapse line breaks so one alert stays one log line (lines joined by ' | ')."""
-    lines = [" ".join(line.split()) for line in text.splitlines()]
+    """Collapse line breaks so one alert stays one log line (lines joined by ' | '), controls escaped."""
+    lines = [" ".join(line.split()) for line in _unify_line_breaks(text).split("\n")]
     return " | ".join(line for line in lines if line)
+
+
+def _unify_line_breaks(text: str) -> str:
+    """CRLF and CR become LF; every control character but LF and tab is escaped (see the module docstring)."""
+    return terminal_text(text.replace("\r\n", "\n").replace("\r", "\n"), keep="\n\t")

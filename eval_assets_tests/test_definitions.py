@@ -99,6 +99,7 @@ PURE_MODULES = [
     "eval_assets.project",
     "eval_assets.warehouse",
     "eval_assets.lineage",
+    "eval_assets.files",
     "eval_assets.llm.engine",
     "eval_assets.llm.retry",
     "eval_assets.llm.cached_replay",

@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 from eval_assets import warehouse as wh
 from eval_assets.assets.common import open_warehouse
 from eval_assets.assets.partitions import WAREHOUSE_POOL
-from eval_assets.assets.report import write_atomically
+from eval_assets.files import write_atomically
 from eval_assets.reporting.charts import render_dashboard
 from eval_assets.resources import EvalProject
 

@@ -1,10 +1,8 @@
 """eval_report: Markdown + HTML report and raw outputs on disk; the config's thresholds as checks."""
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -22,6 +20,7 @@ from eval_assets.assets.common import (
 )
 from eval_assets.assets.partitions import partition_cell
 from eval_assets.config import RegressionPolicy, Threshold
+from eval_assets.files import write_atomically
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
 from eval_assets.reporting.charts import figures_html, trend_figures
@@ -41,14 +40,6 @@ from eval_assets.scoring.gates import (
 )
 from eval_assets.scoring.health import judge_health, scorer_coverage
 from eval_assets.scoring.metrics import ComparedMetric
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write a file so readers never see half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def run_summary(plan: EvalPlan, run: Mapping[str, object]) -> RunSummary:

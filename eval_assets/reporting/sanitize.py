@@ -13,6 +13,10 @@ This module only *cleans* text; it does not escape it. Each renderer escapes for
 * optionally truncates to a length *including* the ``… (N more chars)`` suffix.
 
 :func:`clean_text` is idempotent and its output length never exceeds ``limit``.
+
+:func:`terminal_text` is the counterpart for terminals, logs and chat messages: instead of removing
+controls it *escapes* them (``\\x1b``, ``\\u202e``), so what a model wrote stays readable but can
+neither drive the terminal nor reorder the line.
 """
 
 from __future__ import annotations
@@ -69,6 +73,57 @@ def _mark_runs() -> re.Pattern[str]:
             ranges.append((code, code))
     klass = "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
     return re.compile(f"((?:[{klass}]){{{MAX_MARKS}}})[{klass}]+")
+
+
+#: What a terminal, a log viewer or a chat client could interpret instead of showing: C0 controls, DEL,
+#: C1 controls (``\x9b`` is a one-byte CSI), bidi controls and the Unicode line/paragraph separators.
+TERMINAL_CONTROLS = frozenset(
+    [*map(chr, range(0x20)), *map(chr, range(0x7F, 0xA0)), *BIDI_CONTROLS, "\u2028", "\u2029"]
+)
+
+
+def _escape_sequence(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+_TERMINAL_TABLE = {ord(c): _escape_sequence(c) for c in TERMINAL_CONTROLS} | {
+    code: f"\\u{code:04x}" for code in range(0xD800, 0xE000)
+}
+
+
+def terminal_text(text: str, *, keep: str = "") -> str:
+    """``text`` with every control character written as a visible escape, for terminals, logs and chat.
+
+    OSC 8 links, OSC 0 title changes, CSI clears, BEL, NUL, C1 controls, bidi overrides and lone
+    surrogates become ``\\x1b``, ``\\x9b``, ``\\u202e``, ``\\ud800``...; everything else, backslashes
+    included, is kept as it is (so ordinary text, paths and regexes read unchanged).
+
+    Args:
+        text: Untrusted text.
+        keep: Controls to leave as they are, e.g. ``"\\n"`` where line breaks are laid out safely.
+
+    Returns:
+        Text whose only control characters are those in ``keep``.
+    """
+    return text.translate(_terminal_table(keep))
+
+
+@functools.cache
+def _terminal_table(keep: str) -> dict[int, str]:
+    return {code: escape for code, escape in _TERMINAL_TABLE.items() if chr(code) not in keep}
+
+
+def json_terminal_text(document: str) -> str:
+    """A JSON document with the controls JSON allows raw (DEL, C1, bidi, U+2028/9) written as ``\\uXXXX``.
+
+    Those characters can only occur inside JSON strings, so the document still parses to exactly the
+    same values; it just cannot drive the terminal it is printed on.
+    """
+    return document.translate(_JSON_TABLE)
+
+
+_JSON_TABLE = {ord(c): f"\\u{ord(c):04x}" for c in TERMINAL_CONTROLS if ord(c) >= 0x7F}
 
 
 def truncate(text: str, limit: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -12,9 +13,12 @@ from hypothesis import strategies as st
 from eval_assets.reporting.sanitize import (
     BIDI_CONTROLS,
     MAX_MARKS,
+    TERMINAL_CONTROLS,
     anchor_id,
     cell_text,
     clean_text,
+    json_terminal_text,
+    terminal_text,
     truncate,
 )
 
@@ -163,3 +167,58 @@ def test_anchor_id_examples() -> None:
     assert anchor_id("qa_q17") == "ex-qa_5f_q17"
     long_id = anchor_id("x" * 10_000)
     assert long_id != anchor_id("x" * 10_001)  # the hash tells long keys apart
+
+
+# --- terminal_text: escaping for terminals, logs and chat ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain text, café, 日本, 🙂", "plain text, café, 日本, 🙂"),
+        # Backslashes stay as they are: paths and regexes must read unchanged.
+        (r"C:\runs\x1b and ^\d+$", r"C:\runs\x1b and ^\d+$"),
+        ("\x1b]8;;http://evil.example\x07click\x1b]8;;\x07", r"\x1b]8;;http://evil.example\x07click\x1b]8;;\x07"),
+        ("\x1b]0;new title\x07", r"\x1b]0;new title\x07"),  # OSC 0 retitles the terminal window
+        ("\x1b[2J\x1b[H", r"\x1b[2J\x1b[H"),  # clear the screen, cursor home
+        ("ding\x07", r"ding\x07"),
+        ("nul\x00byte", r"nul\x00byte"),
+        ("\x9b31m", r"\x9b31m"),  # C1 CSI: one byte does what ESC [ does
+        ("\x85next", r"\x85next"),  # NEL would start a new line in some viewers
+        ("ok\rFAILED", r"ok\x0dFAILED"),  # a bare CR overwrites the start of the line
+        ("\u202eevil\u202c", r"\u202eevil\u202c"),  # RLO reverses what follows
+        ("\u2066isolated\u2069", r"\u2066isolated\u2069"),
+        ("a\u2028b\u2029c", r"a\u2028b\u2029c"),
+        ("\x7f", r"\x7f"),
+        ("lone \ud800 surrogate", r"lone \ud800 surrogate"),
+        ("two\nlines\tand tab", r"two\x0alines\x09and tab"),
+    ],
+)
+def test_terminal_text_makes_controls_visible(text: str, expected: str) -> None:
+    assert terminal_text(text) == expected
+
+
+def test_terminal_text_keeps_what_the_caller_lays_out_itself() -> None:
+    assert terminal_text("a\nb\tc\x1b", keep="\n\t") == "a\nb\tc\\x1b"
+
+
+@no_deadline
+@given(text=texts)
+def test_terminal_text_leaves_no_control_and_is_idempotent(text: str) -> None:
+    escaped = terminal_text(text)
+    assert not any(char in TERMINAL_CONTROLS or unicodedata.category(char) == "Cs" for char in escaped)
+    assert terminal_text(escaped) == escaped
+    if not any(char in TERMINAL_CONTROLS or unicodedata.category(char) == "Cs" for char in text):
+        assert escaped == text
+
+
+# JSON text is UTF-8: no lone surrogates (SPECIAL[:8] are the controls listed before them).
+json_texts = st.text(alphabet=st.one_of(st.characters(exclude_categories=["Cs"]), st.sampled_from(SPECIAL[:8])))
+
+
+@no_deadline
+@given(values=st.lists(json_texts))
+def test_json_terminal_text_parses_back_to_the_same_values(values: list[str]) -> None:
+    document = json_terminal_text(json.dumps(values, ensure_ascii=False))
+    assert not any(char in TERMINAL_CONTROLS for char in document)
+    assert json.loads(document) == values

@@ -1,0 +1,44 @@
+"""Publishing generated files (reports, outputs, the dashboard) so that no reader ever sees half of one (pure).
+
+Two runs of the same partition may write the same ``report.html`` at once, and a browser, a CI job or the
+Dagster UI may read it meanwhile. Each write therefore goes to its own temporary file in the target's
+directory (unique per process and call, created exclusively) and is then renamed over the target with
+``os.replace``, which is atomic on POSIX and Windows when both are on the same filesystem: a reader sees
+the old file or the new one, and the last writer wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Replace ``path`` with ``content`` in one step (text is written as UTF-8).
+
+    Args:
+        path: The file to publish; missing parent directories are created.
+        content: The whole new content.
+
+    Raises:
+        OSError: the directory is not writable or the disk is full; ``path`` is then left as it was and the
+            temporary file is removed.
+    """
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A dot-name so that globs over the run folder skip it; pid + random so that no two writers share it.
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: never write into a file someone else created; 0o666 lets the umask decide, as open() does.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # the rename must not publish a file whose bytes are still in flight
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
