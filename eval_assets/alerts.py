@@ -15,38 +15,73 @@ from eval_assets.notify import Alert, FailedCheck
 
 HEADLINE_METRICS = ("error_rate", "cost_usd", "latency_p95_ms")
 MAX_TOP_REGRESSIONS = 5
-MAX_SENT_KEYS = 5000
+
+
+#: Runs that finished within this long before a sensor's first tick are still announced (a CLI run just before
+#: `dagster dev` started); older history is not replayed.
+INITIAL_LOOKBACK_S = 24 * 3600.0
+#: Runs updated this long before the watermark are read again: run storages do not promise that update
+#: timestamps arrive in order across processes, and the processed-run list makes the overlap harmless.
+WATERMARK_OVERLAP_S = 300.0
+MAX_PROCESSED_RUNS = 5000
 
 
 @dataclass
-class AlertCursor:
-    """Sensor cursor: the last event-log record read, and the alerts already sent (to never repeat one)."""
+class RunCursor:
+    """Sensor cursor over finished runs: a time watermark and the runs already handled.
 
-    after: int = 0
-    sent: list[str] = field(default_factory=list)
+    Sensors read finished runs from run storage rather than events from the event log: run records are
+    indexed alike on every Dagster storage (run-sharded SQLite, PostgreSQL), and every way of
+    materializing the graph (the eval job, "Materialize all", backfills, CLI runs) leaves one.
+    """
+
+    updated_after: float | None = None
+    processed: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, raw: str | None) -> AlertCursor:
-        """Read a cursor; a missing or foreign one starts from the beginning."""
+    def parse(cls, raw: str | None) -> RunCursor:
+        """Read a cursor; a missing or foreign one (e.g. an older sensor's) starts afresh."""
         if not raw:
             return cls()
         try:
             data = json.loads(raw)
-            return cls(after=int(data.get("after", 0)), sent=[str(key) for key in data.get("sent", [])])
+            after = data.get("updated_after")
+            return cls(
+                updated_after=float(after) if after is not None else None,
+                processed=[str(run_id) for run_id in data.get("processed", [])],
+            )
         except (ValueError, TypeError, AttributeError):
             return cls()
 
     def dump(self) -> str:
-        """Serialize, keeping the most recent keys only (a bounded cursor)."""
-        return json.dumps({"after": self.after, "sent": self.sent[-MAX_SENT_KEYS:]})
+        """Serialize, keeping the most recent run ids only (a bounded cursor)."""
+        return json.dumps({"updated_after": self.updated_after, "processed": self.processed[-MAX_PROCESSED_RUNS:]})
 
-    def seen(self, key: str) -> bool:
-        """Whether this alert was sent already."""
-        return key in self.sent
+    def query_after(self, now: float) -> float:
+        """Read runs updated after this POSIX time."""
+        if self.updated_after is None:
+            return now - INITIAL_LOOKBACK_S
+        return self.updated_after - WATERMARK_OVERLAP_S
 
-    def remember(self, key: str) -> None:
-        """Record a sent alert."""
-        self.sent.append(key)
+    def is_new(self, run_id: str) -> bool:
+        """Whether this run still needs handling."""
+        return run_id not in self.processed
+
+    def handled(self, run_id: str, updated_at: float) -> None:
+        """Record a handled run and move the watermark."""
+        self.processed.append(run_id)
+        self.updated_after = max(self.updated_after or updated_at, updated_at)
+
+
+def alert_tag(asset: str, check_name: str) -> str:
+    """The run tag recording that a failed check of this run's partition was announced."""
+    return f"{ALERT_TAG_PREFIX}{asset}.{check_name}"
+
+
+#: Run tags recording announced alerts: one home shared by the sensors and ``eval-assets run --notify``,
+#: so each failed check of a partition is announced once, whoever noticed it first.
+ALERT_TAG_PREFIX = "eval_assets/alerted/"
+RUN_FAILURE_TAG = f"{ALERT_TAG_PREFIX}run_failure"
 
 
 @dataclass(frozen=True)

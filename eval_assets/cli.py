@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--to", dest="date_to", help="last date of a range (inclusive)")
     run.add_argument("--no-cache", action="store_true", help="ignore cached responses (fresh answers are still stored)")
     run.add_argument("--quiet", action="store_true", help="only print the summary")
+    run.add_argument(
+        "--notify",
+        action="store_true",
+        help="send the configs' notifications for failed gates and runs (as the alert sensors do, never twice)",
+    )
     run.set_defaults(handler=cmd_run)
 
     gate = commands.add_parser("gate", help="CI gate: exit 0 if a partition passed its blocking gates, else 1")
@@ -189,7 +194,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("API keys missing, nothing was run: " + "; ".join(missing))
     from eval_assets.running import run_cells
 
-    outcomes = run_cells(settings, names, dates, use_cache=not args.no_cache, quiet=args.quiet)
+    outcomes = run_cells(settings, names, dates, use_cache=not args.no_cache, quiet=args.quiet, notify=args.notify)
     return print_summary(outcomes, settings)
 
 

@@ -19,7 +19,7 @@ from eval_assets.assets.scores import build_example_scores
 from eval_assets.automation import (
     build_check_alert_sensor,
     build_dashboard_job,
-    build_dashboard_sensors,
+    build_dashboard_sensor,
     build_eval_job,
     build_nightly_schedule,
     build_run_failure_alert_sensor,
@@ -80,9 +80,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[job, dashboard_job],
         schedules=[build_nightly_schedule(job, nightly_config_names(settings.data_dir, names))],
         sensors=[
-            build_check_alert_sensor(),
-            build_run_failure_alert_sensor(job),
-            *build_dashboard_sensors(job, dashboard_job),
+            build_check_alert_sensor(interval_s=settings.sensor_interval_s),
+            build_run_failure_alert_sensor(interval_s=settings.sensor_interval_s),
+            build_dashboard_sensor(dashboard_job, interval_s=settings.sensor_interval_s),
         ],
         resources={
             "project": EvalProject(data_dir=str(settings.data_dir), runs_dir=str(settings.runs_dir)),

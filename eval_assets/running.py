@@ -4,36 +4,70 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 import dagster as dg
 
 from eval_assets import warehouse as wh
+from eval_assets.announcing import Announcer, finished_run, step_failure_messages
 from eval_assets.assets.partitions import cell_key
-from eval_assets.automation import DASHBOARD_JOB, EVAL_JOB, step_failure_messages
+from eval_assets.automation import DASHBOARD_JOB, EVAL_JOB
 from eval_assets.cli import RunOutcome
 from eval_assets.settings import Settings
 
 
-def instance_for_cli() -> dg.DagsterInstance:
-    """The persistent instance when ``DAGSTER_HOME`` is set (so the UI shows CLI runs), else an ephemeral one."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+def instance_for_cli(settings: Settings) -> dg.DagsterInstance:
+    """The persistent instance at ``settings.dagster_home``, so the UI and the sensors see CLI runs.
+
+    The folder is created on first use: the quickstart's first run must already be in ``dagster dev``.
+    """
+    if settings.dagster_home is None:
+        return dg.DagsterInstance.ephemeral()
+    home = settings.dagster_home
+    if not home.exists():
+        home.mkdir(parents=True)
+        # Created here, so the settings are ours to choose: this tool runs offline, where usage statistics
+        # cannot be sent; Dagster's banner about them would also bury the quickstart's summary.
+        (home / "dagster.yaml").write_text(
+            "# Created by eval-assets. Dagster instance settings: https://docs.dagster.io/deployment/oss/dagster-yaml\n"
+            "telemetry:\n  enabled: false\n",
+            encoding="utf-8",
+        )
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def run_cells(
-    settings: Settings, configs: Sequence[str], dates: Sequence[dt.date], *, use_cache: bool, quiet: bool
+    settings: Settings,
+    configs: Sequence[str],
+    dates: Sequence[dt.date],
+    *,
+    use_cache: bool,
+    quiet: bool,
+    notify: bool = False,
 ) -> list[RunOutcome]:
-    """Materialize every (date, config) cell, one run each, dates in order so baselines exist."""
+    """Materialize every (date, config) cell, one run each, dates in order so baselines exist.
+
+    With ``notify``, each finished cell is announced like the alert sensors would (and only once, whoever
+    comes first), for teams that run the CLI in CI without a Dagster daemon.
+    """
     from eval_assets.definitions import build_definitions
 
     defs = build_definitions(settings)
     job = defs.resolve_job_def(EVAL_JOB)
-    with instance_for_cli() as instance:
-        outcomes = _run_all(job, instance, configs, dates, use_cache=use_cache, quiet=quiet)
+    with instance_for_cli(settings) as instance:
+        announcer = (
+            Announcer(
+                instance,
+                data_dir=settings.data_dir,
+                runs_dir=settings.runs_dir,
+                warehouse_path=str(settings.warehouse_path),
+                log=lambda line: print(f"notify: {line}", file=sys.stderr, flush=True),
+            )
+            if notify
+            else None
+        )
+        outcomes = _run_all(job, instance, configs, dates, use_cache=use_cache, quiet=quiet, announcer=announcer)
         if any(o.reached_report for o in outcomes):
             dashboard = defs.resolve_job_def(DASHBOARD_JOB).execute_in_process(
                 instance=instance, raise_on_error=False, run_config=_quiet_logs(quiet)
@@ -55,6 +89,7 @@ def _run_all(
     *,
     use_cache: bool,
     quiet: bool,
+    announcer: Announcer | None,
 ) -> list[RunOutcome]:
     total = len(configs) * len(dates)
     outcomes: list[RunOutcome] = []
@@ -71,6 +106,9 @@ def _run_all(
                 run_config=run_config,
             )
             outcomes.append(outcome_of(result, config, day))
+            run = finished_run(instance, result.run_id) if announcer is not None else None
+            if announcer is not None and run is not None:
+                announcer.announce(run)
     return outcomes
 
 

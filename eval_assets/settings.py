@@ -9,20 +9,28 @@ from pathlib import Path
 ENV_DATA_DIR = "EVAL_ASSETS_DATA_DIR"
 ENV_WAREHOUSE = "EVAL_ASSETS_WAREHOUSE"
 ENV_RUNS_DIR = "EVAL_ASSETS_RUNS_DIR"
+ENV_DAGSTER_HOME = "DAGSTER_HOME"
+ENV_SENSOR_INTERVAL = "EVAL_ASSETS_SENSOR_INTERVAL_S"
+#: Seconds between sensor evaluations (alerts, dashboard refresh) unless the environment says otherwise.
+DEFAULT_SENSOR_INTERVAL_S = 30
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Paths of the data directory, the DuckDB warehouse and the report folders."""
+    """Paths of the data directory, the DuckDB warehouse, the report folders and the Dagster instance."""
 
     data_dir: Path
     warehouse_path: Path
     runs_dir: Path
+    dagster_home: Path | None = None
+    sensor_interval_s: int = DEFAULT_SENSOR_INTERVAL_S
 
     @classmethod
     def from_env(cls, *, data_dir: str | Path | None = None) -> Settings:
         """``EVAL_ASSETS_DATA_DIR`` (default ``data``), ``EVAL_ASSETS_WAREHOUSE`` (default
-        ``<data dir>/warehouse.duckdb``) and ``EVAL_ASSETS_RUNS_DIR`` (default ``<data dir>/runs``).
+        ``<data dir>/warehouse.duckdb``), ``EVAL_ASSETS_RUNS_DIR`` (default ``<data dir>/runs``) and
+        ``DAGSTER_HOME`` (default ``.dagster_home`` beside the data directory, so CLI runs land in the same
+        instance ``dagster dev`` shows).
 
         Args:
             data_dir: Overrides ``EVAL_ASSETS_DATA_DIR`` (the CLI's ``--data-dir``); the warehouse and runs
@@ -31,4 +39,13 @@ class Settings:
         data_dir = Path(data_dir or os.environ.get(ENV_DATA_DIR) or "data")
         warehouse = Path(os.environ.get(ENV_WAREHOUSE) or data_dir / "warehouse.duckdb")
         runs_dir = Path(os.environ.get(ENV_RUNS_DIR) or data_dir / "runs")
-        return cls(data_dir=data_dir, warehouse_path=warehouse, runs_dir=runs_dir)
+        # Dagster wants an absolute DAGSTER_HOME.
+        dagster_home = Path(os.environ.get(ENV_DAGSTER_HOME) or data_dir.absolute().parent / ".dagster_home")
+        interval = os.environ.get(ENV_SENSOR_INTERVAL)
+        return cls(
+            data_dir=data_dir,
+            warehouse_path=warehouse,
+            runs_dir=runs_dir,
+            dagster_home=dagster_home.absolute(),
+            sensor_interval_s=int(interval) if interval else DEFAULT_SENSOR_INTERVAL_S,
+        )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from eval_assets_tests.postgres import PostgresServer, postgres_bin_dir
 
 # Tests never write to the working directory: no example database (runs stay reproducible from the seed).
 settings.register_profile("eval_assets", database=None, deadline=None)
@@ -37,3 +40,14 @@ def eval_env(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("EVAL_ASSETS_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (CI installs it; locally the test is skipped without it)."""
+    if postgres_bin_dir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI: .ci/run installs it with apt-get")
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql)")
+    with PostgresServer() as server:
+        yield server

@@ -74,8 +74,7 @@ def test_sensors_and_jobs(defs: dg.Definitions) -> None:
     assert names == {
         "check_alert_sensor",
         "run_failure_alert_sensor",
-        "dashboard_after_success_sensor",
-        "dashboard_after_failure_sensor",
+        "dashboard_refresh_sensor",
     }
     assert {job.name for job in defs.resolve_all_job_defs()} >= {"eval_job", "dashboard_job"}
 
