@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gate = commands.add_parser("gate", help="CI gate: exit 0 if a partition passed its blocking gates, else 1")
     gate.add_argument("--config", required=True, help="config name")
-    gate.add_argument("--date", help="evaluation date (default: the latest evaluated date of the config)")
+    gate.add_argument("--date", help="evaluation date YYYY-MM-DD (default: yesterday, UTC, like `run`)")
     gate.add_argument("--format", choices=("markdown", "pr-comment", "json"), default="markdown")
     gate.set_defaults(handler=cmd_gate)
 
@@ -237,7 +237,8 @@ def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.warehouse_path.exists():
         raise UsageError(f"no warehouse at {settings.warehouse_path}: run `eval-assets run` first")
-    day = None
+    # The same default as `run`: a gate after a run that wrote nothing must not pass on an older night.
+    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     if args.date:
         try:
             day = dt.date.fromisoformat(args.date)
