@@ -42,7 +42,8 @@ def blocks(language: str) -> list[str]:
 def deep_merge(base: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in fragment.items():
-        merged[key] = deep_merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        nested = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = deep_merge(base[key], value) if nested else value
     return merged
 
 
@@ -96,7 +97,7 @@ def commands() -> list[list[str]]:
 
 def test_every_documented_command_and_flag_exists() -> None:
     parser = build_parser()
-    subcommands = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
     assert commands()
     for argv in commands():
         words = argv
@@ -104,7 +105,7 @@ def test_every_documented_command_and_flag_exists() -> None:
         if command is None or command.isupper():
             continue
         assert command in subcommands, f"README documents `eval-assets {command}`, which does not exist"
-        known = {flag for action in subcommands[command]._actions for flag in action.option_strings}  # noqa: SLF001
+        known = {flag for action in subcommands[command]._actions for flag in action.option_strings}
         for word in words:
             flag = word.split("=", 1)[0].strip("[]")
             if flag.startswith("--"):
