@@ -34,6 +34,7 @@ MAX_FILE_BYTES = 262_144
 _SHOWN_PATH_PARTS = 8
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
 class YamlSyntaxError(ValueError):
@@ -154,10 +155,13 @@ class _BoundedLoader(yaml.SafeLoader):
 # Dates stay strings: pydantic parses the fields that are dates and reports a bad one ("2026-13-45") with
 # its field; PyYAML's own conversion raises a bare ValueError, and a description that happens to look like
 # a date must stay text. Set on the subclass only: yaml.SafeLoader itself is untouched.
+# Booleans follow YAML 1.2: only true/false. YAML 1.1 also reads on/off/yes/no/y/n as booleans, which
+# turns the `on:` key of a notification target into True and a dataset tag `no` into False.
 _BoundedLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_TIMESTAMP_TAG, _BOOL_TAG)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_BoundedLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def read_yaml_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:

@@ -101,3 +101,18 @@ def test_dates_stay_text_and_the_global_loader_is_untouched() -> None:
     assert data == {"day": "2026-11-23", "bad": "2026-13-45"}
     # Only our loader subclass changed: other code using yaml.safe_load keeps YAML's usual dates.
     assert yaml.safe_load("day: 2026-11-23\n") == {"day": dt.date(2026, 11, 23)}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Issue 8.18: the README's `on: [error, warn]` was read as {True: [...]} by YAML 1.1 rules.
+        ("{type: slack, on: [error]}", {"type": "slack", "on": ["error"]}),
+        ("tags: [yes, no, off, y]", {"tags": ["yes", "no", "off", "y"]}),
+        ("cache: true\nstrict: False", {"cache": True, "strict": False}),
+    ],
+)
+def test_booleans_follow_yaml_1_2(text: str, expected: object) -> None:
+    data, _ = load_yaml_with_lines(text)
+    assert data == expected
+    assert yaml.safe_load("on: 1") == {True: 1}  # the global loader is untouched
