@@ -150,6 +150,10 @@ _FIXES = {
     "bad_request": "every call was refused the same way: a parameter the model does not accept? check model.id and "
     "the sampling parameters (temperature, max_tokens, seed) in the config, then rerun",
 }
+_NO_KEY_FIX = (
+    "{endpoint} refused the call and the config names no key variable (sent: {variable}): set model.api_key_env "
+    "to the variable holding a valid key, then rerun"
+)
 
 
 def _routing_key_hint(model: ModelSpec) -> tuple[str, str]:
@@ -203,7 +207,9 @@ class ConfigErrorStop:
         elif kind not in CONFIG_ERROR_KINDS:
             return
         variable, where = self.key_hint(model)
-        fix = _FIXES[kind].format(variable=variable, endpoint=where)
+        # No key variable at all: the endpoint wants a key the config does not name.
+        no_key = kind == "auth" and not variable.startswith("$")
+        fix = (_NO_KEY_FIX if no_key else _FIXES[kind]).format(variable=variable, endpoint=where)
         self.reason = f"stopped at once: {kind} error from {model.id}: {outcome.error_message}. Fix: {fix}"
 
     @property

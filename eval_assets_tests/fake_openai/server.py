@@ -816,7 +816,7 @@ class FakeOpenAIServer:
             first_n = self._chat_seen <= faults.fail_first_n
         if first_n:
             record("500", 500, body)
-            return await self._after_latency(self._status_response(500, faults))
+            return await self._after_latency(self._status_response(500, faults, echo=self._echo(request)))
 
         bomb = self._bomb_response(lambda: self._ok_response(body))
         if bomb is not None:
@@ -838,14 +838,14 @@ class FakeOpenAIServer:
             return await self._after_latency(
                 _json_response(
                     _error_body(
-                        "Invalid request (injected bad_request fault).",
+                        "Invalid request (injected bad_request fault)." + self._echo(request),
                         "invalid_request_error",
                         "invalid_value",
                     ),
                     status=400,
                 )
             )
-        return await self._after_latency(self._status_response(int(outcome), faults))
+        return await self._after_latency(self._status_response(int(outcome), faults, echo=self._echo(request)))
 
     def _decide(self, body: Any, faults: FaultPlan) -> tuple[str, int]:
         thresholds = (
