@@ -273,6 +273,7 @@ def test_item8_wrong_api_key_stops_the_run_at_once_and_the_key_is_nowhere(
             tick(defs, instance, "run_failure_alert_sensor", cursor)
         chat = [r for r in server.requests if r.path == "/v1/chat/completions"]
         assert WRONG in sent_values(server)
+        route = f"key ${KEY_ENV} -> {origin_of(server)} (openai/fake-model)"
     out, err = capfd.readouterr()
 
     # Stopped at the first refused call (at most the 4 in flight), not after an "outage" of 10+.
@@ -280,6 +281,8 @@ def test_item8_wrong_api_key_stops_the_run_at_once_and_the_key_is_nowhere(
     assert "Incorrect API key provided" in out and "Fix:" in out and f"${KEY_ENV}" in out
     assert "provider appears down" not in out + err
     assert "batch API unavailable" in out + err  # the fallback line was logged (redacted)
+    # The pre-run warning: printed by the CLI, and logged by the stage that calls the model.
+    assert f"local.yaml: {route}" in err and route in caplog.text
     [alert] = webhook.received
     assert "Incorrect API key provided" in alert["body"]["run_error"]
 
@@ -323,12 +326,14 @@ def test_a_hostile_server_run_leaves_no_key_anywhere(
             tick(defs, instance, "check_alert_sensor", None)
         assert server.count("500") + server.count("429") > 0  # errors were echoed ...
         judged = sent_values(judges)
+        judge_route = f"no key -> {origin_of(judges)} (anthropic/claude-3-5-haiku-20241022)"
     out, err = capfd.readouterr()
     warehouse = eval_env / "warehouse.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         stored = conn.execute("SELECT error_message FROM responses WHERE error_message IS NOT NULL").fetchall()
     assert stored and all("[redacted]" in message for (message,) in stored)  # ... and stored redacted
     assert judged == {NO_KEY_PLACEHOLDER}  # never $ANTHROPIC_API_KEY
+    assert judge_route in caplog.text
     assert webhook.received  # the warn threshold's alert went out
     assert (eval_env / "runs" / "2026-11-07" / "local" / "report.md").exists()
 

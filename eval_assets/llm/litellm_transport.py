@@ -62,9 +62,14 @@ async def guard_response(
                 headers.append(("location", location))  # httpx follows it; credentials stay at their origin
             else:
                 headers.append((REFUSED_REDIRECT_HEADER, str(target)))
-        body = BoundedBody(response.headers.get("content-encoding"), limit=max_body_bytes)
-        async for chunk in response.aiter_raw():
-            body.feed(chunk)
+        if response.is_stream_consumed:
+            # Already in memory and decoded by httpx (only a transport handing over bytes does this): cap it.
+            body = BoundedBody(None, limit=max_body_bytes)
+            body.feed(response.content)
+        else:
+            body = BoundedBody(response.headers.get("content-encoding"), limit=max_body_bytes)
+            async for chunk in response.aiter_raw():
+                body.feed(chunk)
         content = body.finish()
     except UndecodableBodyError as exc:
         raise httpx.DecodingError(str(exc), request=request) from exc

@@ -238,12 +238,8 @@ def error_from_response(
     """
     if 300 <= status < 400:
         target = headers.get("Location") or headers.get("location") or "nowhere (no Location header)"
-        return ProviderError(
-            "redirect",
-            redact(f"HTTP {status} redirect to {target} not followed: credentials go to the configured api_base only")[
-                :_MAX_ERROR_TEXT
-            ],
-        )
+        message = f"HTTP {status} redirect to {target} not followed: credentials go to the configured api_base only"
+        return ProviderError("redirect", redact(message)[:_MAX_ERROR_TEXT])
     error = _error_member(raw)
     detail = _error_text(error) or raw[:_MAX_ERROR_TEXT].decode("utf-8", "replace").strip()
     code = error.get("code") if isinstance(error, dict) else None
