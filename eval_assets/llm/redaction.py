@@ -11,8 +11,8 @@ log lines), and removes:
   or remembered when a key was read, see :func:`remember_key_variable`), the well-known provider variables
   (:data:`WELL_KNOWN_KEY_VARIABLES`) and any variable whose name says it holds a secret (``*KEY*``,
   ``*TOKEN*``, ``*SECRET*``...), whenever they are set in the environment;
-* bearer and basic credentials, and echoed credential headers or parameters (``Authorization: ...``,
-  ``x-api-key: ...``, ``"api_key": "..."``);
+* bearer and basic credentials, echoed credential headers or parameters (``Authorization: ...``,
+  ``x-api-key: ...``, ``"api_key": "..."``) and ``user:password@`` in URLs;
 * strings shaped like common provider keys (``sk-...``, ``sk-ant-...``, ``gsk_...``, ``xai-...``,
   ``AIza...``, ``hf_...``, AWS access key ids), so a key that is not ours is not shown either.
 
@@ -94,6 +94,8 @@ _SHAPES: Final = (
         ),
         rf"\1{REDACTED}",
     ),
+    # Credentials inside a URL: https://user:password@host/...
+    (re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@"), f"{REDACTED}@"),
     # OpenAI (sk-, sk-proj-, masked sk-abc***xyz), Anthropic (sk-ant-), DeepSeek and most proxies (sk-...).
     (re.compile(r"\bsk-[A-Za-z0-9_\-*.]{6,}"), f"sk-{REDACTED}"),
     (re.compile(r"\bgsk_[A-Za-z0-9]{8,}"), f"gsk_{REDACTED}"),  # Groq

@@ -231,8 +231,12 @@ def unset_key_variables(
 
 
 def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, without any ``user:password@`` it may carry."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
+    if not parts.scheme or not parts.hostname:
+        return url
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
 
 
 def _route(model: ModelSpec) -> tuple[Transport, ModelSpec]:

@@ -32,6 +32,7 @@ ENV = {"EVAL_MODEL_MATERIAL": SHAPELESS, "ANTHROPIC_API_KEY": "ant-ambient-01234
         ('{"headers": {"x-api-key": "plain-value-42"}}', "plain-value-42"),
         ("api_key='another-plain-value'", "another-plain-value"),
         ("proxy said: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+        ("Cannot connect to https://gateway:hunter2-pass@llm.internal/v1", "hunter2-pass"),
     ],
 )
 def test_secrets_are_removed(text: str, gone: str) -> None:
@@ -49,6 +50,7 @@ def test_secrets_are_removed(text: str, gone: str) -> None:
         "model 'openai/x' reads its API key from $EVAL_MODEL_MATERIAL, which is not set",
         "set model.api_key_env in data/configs/nightly.yaml",
         "/home/someone/data/runs/2026-11-07",  # $HOME is not a secret: its value stays
+        "no complete response from http://127.0.0.1:8000/v1/chat/completions within 60 s",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
