@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +108,7 @@ def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     """Validate every file in the data directory (or the named configs)."""
+    from eval_assets.llm.routing import key_route_lines, unset_key_variables
     from eval_assets.project import validate_data_dir
 
     plans = validate_data_dir(settings.data_dir, names=args.config)
@@ -120,8 +120,10 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
                 f"{len(plan.config.config.scorers)} scorers; {len(plan.config.config.thresholds)} thresholds"
             )
         )
-        if plan.config.config.model.api_key_env and not os.environ.get(plan.config.config.model.api_key_env):
-            print(f"    note: ${plan.config.config.model.api_key_env} is not set; `run` will need it")
+        for line in key_route_lines(plan.config.config.all_models()):
+            print(f"    {line}")
+        for variable in unset_key_variables(plan.config.config.all_models()):
+            print(f"    note: ${variable} is not set; `run` will need it")
     print(f"{len(plans)} config(s) valid")
     return EXIT_OK
 
@@ -192,6 +194,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     missing = missing_api_keys(plans.values())
     if missing:
         raise UsageError("API keys missing, nothing was run: " + "; ".join(missing))
+    from eval_assets.llm.routing import key_route_lines
+
+    for plan in [] if args.quiet else plans.values():
+        for line in key_route_lines(plan.config.config.all_models()):
+            print(f"{plan.config.path}: {line}", file=sys.stderr)
     from eval_assets.running import run_cells
 
     outcomes = run_cells(settings, names, dates, use_cache=not args.no_cache, quiet=args.quiet, notify=args.notify)

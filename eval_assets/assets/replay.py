@@ -95,6 +95,12 @@ def replay_stage(
         if calls
         else []
     )
+    if guard.config_errors.reason is not None:
+        # A wrong key, endpoint or model fails every call alike: stop the run with what to fix, not an "outage".
+        raise dg.Failure(
+            description=f"{label}: {guard.config_errors.reason} (answers received before the stop are cached)",
+            allow_retries=False,
+        )
     return StageReplay(outcomes, guard)
 
 

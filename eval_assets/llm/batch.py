@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, Self
 from eval_assets.config import ModelSpec
 from eval_assets.llm.calls import CallOutcome, ModelCall
 from eval_assets.llm.litellm_provider import MissingApiKeyError, import_litellm
+from eval_assets.llm.redaction import redact, remember_key_variable
 from eval_assets.llm.routing import OPENAI_API_BASE, required_key_env  # one home for endpoint and key rule
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ async def _cancel_quietly(job: BatchJob, client: BatchClient, report: Callable[[
     try:
         return await client.cancel(job)
     except Exception as exc:  # already finished, or the provider is unreachable: nothing more we can do
-        report(f"batch {job.batch_id}: cancel failed: {type(exc).__name__}: {exc}")
+        report(redact(f"batch {job.batch_id}: cancel failed: {type(exc).__name__}: {exc}"))
         return None
 
 
@@ -253,12 +254,13 @@ def outcome_from_line(call: ModelCall, line: dict[str, Any], prices: _BatchPrice
     error = line.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
     code = error.get("code") if isinstance(error, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
+    text = message or f"batch line answered HTTP {status_code}"
     return CallOutcome(
         call=call,
         text=None,
         attempts=1,
         error_type=error_kind(status_code if isinstance(status_code, int) else None, code),
-        error_message=(message or f"batch line answered HTTP {status_code}")[:2000],
+        error_message=redact(text, names=[call.model.api_key_env])[:2000],
     )
 
 
@@ -352,7 +354,7 @@ def _missing_message(kind: str, job: BatchJob, status: BatchStatus, max_wait_s: 
     messages = {
         "timeout": f"{batch} did not finish within {max_wait_s:g}s and was cancelled",
         "batch_expired": f"{batch} expired before this request ran",
-        "batch_failed": f"{batch} failed: {'; '.join(status.errors) or 'no reason given'}",
+        "batch_failed": redact(f"{batch} failed: {'; '.join(status.errors) or 'no reason given'}"),
         "batch_cancelled": f"{batch} was cancelled before this request ran",
         "missing_from_batch": f"{batch} completed without a result line for this request",
     }
@@ -393,6 +395,8 @@ class OpenAIBatchClient:
         import openai
 
         variable = required_key_env(self.model)
+        if variable:
+            remember_key_variable(variable)  # its value is redacted from every message from now on
         api_key = os.environ.get(variable) if variable else None
         if variable and not api_key:
             raise MissingApiKeyError(f"model {self.model.id!r} reads its API key from ${variable}, which is not set")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 from eval_assets.llm.engine import Provider, replay
 from eval_assets.llm.guards import RunGuard
 from eval_assets.llm.progress import ReplayProgress
+from eval_assets.llm.redaction import redact
 from eval_assets.llm.retry import RetryPolicy
 
 ConnectionFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -296,7 +297,8 @@ async def _through_batches(
                 )
         except Exception as exc:  # no batch endpoint (vLLM, Ollama), no key, upload refused: call directly
             if report is not None:
-                report(f"batch API unavailable for {calls[0].model.id} ({type(exc).__name__}: {exc}); calling directly")
+                detail = redact(f"{type(exc).__name__}: {exc}", names=[calls[0].model.api_key_env])
+                report(f"batch API unavailable for {calls[0].model.id} ({detail}); calling directly")
             if guard is not None and guard.budget is not None:
                 for call in calls:  # the direct path admits each call again
                     guard.budget.release(call)
