@@ -9,6 +9,7 @@ This module knows nothing of Dagster: it takes a DuckDB connection.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -440,15 +441,26 @@ def resolve_baseline(
 def store_cached_responses(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Keep fresh answers so no later run pays for the same request again.
 
-    The newest answer wins: after a ``--no-cache`` rerun, the cache holds what the run stored in
-    ``responses``, so the next cached rerun reproduces it.
+    The newest answer wins, by ``created_at`` (a later row wins a tie), whatever order rows arrive in:
+    after a ``--no-cache`` rerun the cache holds what the run stored in ``responses``, so the next
+    cached rerun reproduces it, even when an older run's journal is settled after it.
     """
     if not rows:
         return
-    df = frame("response_cache", rows).unique(subset=["request_hash"], keep="last", maintain_order=True)
+    df = (
+        frame("response_cache", rows)
+        .with_row_index("arrival")
+        .sort("created_at", "arrival")
+        .unique(subset=["request_hash"], keep="last", maintain_order=True)
+        .drop("arrival")
+    )
+    updates = ", ".join(f"{c.name} = excluded.{c.name}" for c in TABLES["response_cache"] if c.name != "request_hash")
     conn.register("incoming_cache", df)
     try:
-        conn.execute("INSERT OR REPLACE INTO response_cache BY NAME SELECT * FROM incoming_cache")
+        conn.execute(
+            "INSERT INTO response_cache BY NAME SELECT * FROM incoming_cache ON CONFLICT (request_hash) "
+            f"DO UPDATE SET {updates} WHERE excluded.created_at >= response_cache.created_at"
+        )
     finally:
         conn.unregister("incoming_cache")
 
@@ -463,6 +475,82 @@ def lookup_cached_responses(conn: duckdb.DuckDBPyConnection, request_hashes: Seq
         return sql_frame(conn, "SELECT c.* FROM response_cache c JOIN wanted_hashes w USING (request_hash)")
     finally:
         conn.unregister("wanted_hashes")
+
+
+class DuckDBCacheStore:
+    """The response cache in a DuckDB warehouse file (implements ``eval_assets.llm.cache.CacheStore``).
+
+    Its answer journal lives beside the file (``warehouse.duckdb`` -> ``warehouse.journal/``). Connections
+    are opened per call and closed at once, and a locked file is retried only briefly
+    (``lock_wait_s``): answers are safe in the journal, so waiting minutes for the lock buys nothing.
+    A lookup on a file another process holds read-only (an analyst's session) opens read-only too.
+
+    Args:
+        database: Path of the DuckDB file.
+        lock_wait_s: About how long to retry opening a locked file before giving up.
+    """
+
+    def __init__(self, database: str | Path, *, lock_wait_s: float = 1.5) -> None:
+        self.database = Path(database)
+        self.lock_wait_s = lock_wait_s
+        self._schema_ensured = False
+
+    @property
+    def journal_dir(self) -> Path:
+        """``<warehouse dir>/<warehouse name>.journal``."""
+        return self.database.with_name(f"{self.database.stem}.journal")
+
+    def lookup(self, request_hashes: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored rows for these hashes; read-only when another process holds the file read-only."""
+        if not request_hashes:
+            return []
+        try:
+            conn = self._connect(read_only=False)
+        except duckdb.IOException:
+            if not self.database.exists():
+                raise
+            conn = self._connect(read_only=True)  # fails too if a writer holds the file: then we cannot know
+        try:
+            if not self._schema_ensured and not _has_table(conn, "response_cache"):
+                return []
+            return lookup_cached_responses(conn, request_hashes).to_dicts()
+        finally:
+            conn.close()
+
+    def store(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Keep rows in one transaction; the newest ``created_at`` per request hash wins."""
+        if not rows:
+            return
+        conn = self._connect(read_only=False)
+        try:
+            store_cached_responses(conn, rows)
+        finally:
+            conn.close()
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        delay, waited = 0.05, 0.0
+        while True:
+            try:
+                conn = duckdb.connect(str(self.database), read_only=read_only)
+            except duckdb.IOException:
+                if waited >= self.lock_wait_s:
+                    raise
+                time.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 0.5)
+                continue
+            if not read_only and not self._schema_ensured:
+                try:
+                    ensure_schema(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._schema_ensured = True
+            return conn
+
+
+def _has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(scalar(conn, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
 
 
 def previous_run_date(conn: duckdb.DuckDBPyConnection, config_name: str, before: dt.date) -> dt.date | None:
