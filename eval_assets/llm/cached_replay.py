@@ -144,6 +144,9 @@ def replay_with_cache(
     for call in calls:
         if call.request_hash not in cached:
             unique_misses.setdefault(call.request_hash, call)
+    for record in responses.batches.pending() if cached else ():
+        if set(record.request_hashes) <= cached.keys():  # its answers were kept before the record was dropped
+            responses.batches.forget(record.batch_id)
     if progress is not None:
         for _ in cached:
             progress.record(ok=True, cached=True, retries=0, cost_usd=0.0)
@@ -327,10 +330,13 @@ async def _through_batches(
         answered: set[str] = set()
 
         def remember(job: BatchJob) -> None:
-            ledger.record(
-                BatchRecord(job.batch_id, job.input_file_id, job.submitted_at, job.custom_ids, *_endpoint(model))
-            )
-            submitted.append(job)
+            submitted.append(job)  # from here on its calls are never sent directly: they are paid for
+            record = BatchRecord(job.batch_id, job.input_file_id, job.submitted_at, job.custom_ids, *_endpoint(model))
+            try:
+                ledger.record(record)
+            except OSError as exc:  # still worth waiting for: only a kill during this wait would lose it
+                if report is not None:
+                    report(f"batch {job.batch_id}: could not be recorded ({exc}); a killed wait cannot be resumed")
 
         try:
             async with client_factory(model) as client:

@@ -34,6 +34,8 @@ import orjson
 
 #: Journal files a settler may take (a writer's file gets this name only once it holds the lock).
 JOURNAL_GLOB = "answers-*.jsonl"
+#: Age after which a staging file (created, never renamed) is known to be abandoned.
+_ABANDONED_AFTER_S = 60.0
 #: Fields every journal line must carry to be usable as a cache row.
 _REQUIRED = (("request_hash", str), ("model_id", str), ("output_text", str), ("created_at", str))
 
@@ -257,8 +259,14 @@ class AnswerJournal:
                 os.close(fd)
 
     def _remove_abandoned_staging_files(self) -> None:
-        # A writer killed between creating and renaming its file leaves an empty staging file behind.
+        # A writer killed between creating and renaming its file leaves an empty staging file behind. A live
+        # writer renames its own within microseconds: only old ones are abandoned.
         for path in self.directory.glob(".answers-*.jsonl.new") if self.directory.is_dir() else ():
+            try:
+                if time.time() - path.stat().st_mtime < _ABANDONED_AFTER_S:
+                    continue
+            except FileNotFoundError:
+                continue
             fd = _lock_if_free(path)
             if fd is not None:
                 try:

@@ -21,9 +21,9 @@ from eval_assets.cli import main as cli_main
 from eval_assets.config import BatchMode, ModelSpec
 from eval_assets.llm.batch import BatchJob, BatchStatus, OpenAIBatchClient, run_batch
 from eval_assets.llm.batch_ledger import MAX_RECORD_AGE_S, BatchLedger, BatchRecord
-from eval_assets.llm.cache import ResponseCache
+from eval_assets.llm.cache import ResponseCache, cache_row
 from eval_assets.llm.cached_replay import BATCH_UNFINISHED, ReplaySettings, replay_with_cache
-from eval_assets.llm.calls import CallOutcome, build_call
+from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.llm.engine import Provider
 from eval_assets.warehouse import DuckDBCacheStore
 from eval_assets_tests.assets.test_provider_graph import SECRET, write_inputs
@@ -212,3 +212,22 @@ def test_the_ledger_drops_records_older_than_the_providers_file_retention(tmp_pa
     ledger.record(record_for("old", ["h"], at=1000.0))
     assert ledger.pending() == []
     assert list(tmp_path.glob("batch-*.json")) == []
+
+
+def test_a_record_whose_answers_are_all_cached_is_dropped(tmp_path: Path) -> None:
+    # Killed after journaling a batch's answers but before dropping its record: the next run tidies up.
+    store = DuckDBCacheStore(tmp_path / "warehouse.duckdb")
+    calls = make_calls(SCRIPT_MODEL, ["a", "b"])
+    store.store([{**cache_row_for(call), "output_text": "kept"} for call in calls])
+    ledger = ledger_of(store.database)
+    ledger.record(record_for("b_done", [c.request_hash for c in calls], at=time.time()))
+    ledger.record(record_for("b_other", [calls[0].request_hash, "not-cached"], at=time.time()))
+
+    outcomes = replay_with_cache(calls, NoDirectCalls(), store, ReplaySettings())
+
+    assert [o.text for o in outcomes] == ["kept", "kept"]
+    assert [r.batch_id for r in ledger.pending()] == ["b_other"]
+
+
+def cache_row_for(call: ModelCall) -> dict[str, Any]:
+    return cache_row(CallOutcome(call=call, text="x", attempts=1))

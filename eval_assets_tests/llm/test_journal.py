@@ -209,3 +209,16 @@ def test_the_cache_layer_does_not_import_the_warehouse_or_dagster() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_only_old_abandoned_staging_files_are_removed(store: DuckDBCacheStore) -> None:
+    # A writer killed between creating its file and renaming it into the journal leaves an empty staging
+    # file; a live writer renames its own within microseconds, so a fresh one is never touched.
+    store.journal_dir.mkdir(parents=True)
+    old = store.journal_dir / ".answers-1-1-aa.jsonl.new"
+    fresh = store.journal_dir / ".answers-2-2-bb.jsonl.new"
+    old.touch()
+    fresh.touch()
+    os.utime(old, (0, 0))
+    assert ResponseCache(store).settle() == Settled()
+    assert not old.exists() and fresh.exists()
