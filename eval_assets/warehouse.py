@@ -481,18 +481,22 @@ class DuckDBCacheStore:
     """The response cache in a DuckDB warehouse file (implements ``eval_assets.llm.cache.CacheStore``).
 
     Its answer journal lives beside the file (``warehouse.duckdb`` -> ``warehouse.journal/``). Connections
-    are opened per call and closed at once, and a locked file is retried only briefly
-    (``lock_wait_s``): answers are safe in the journal, so waiting minutes for the lock buys nothing.
-    A lookup on a file another process holds read-only (an analyst's session) opens read-only too.
+    are opened per call and closed at once. ``store`` retries a locked file only briefly (``store_wait_s``):
+    the rows are safe in the journal, so waiting minutes for the lock buys nothing. ``lookup`` waits
+    longer (``lookup_wait_s``, as long as the Dagster DuckDB resource does): without it the stage cannot
+    know what is paid for already. It reads read-only when another process holds the file read-only (an
+    analyst's session).
 
     Args:
         database: Path of the DuckDB file.
-        lock_wait_s: About how long to retry opening a locked file before giving up.
+        store_wait_s: About how long ``store`` retries a locked file before giving up.
+        lookup_wait_s: About how long ``lookup`` retries a file locked by a writer before giving up.
     """
 
-    def __init__(self, database: str | Path, *, lock_wait_s: float = 1.5) -> None:
+    def __init__(self, database: str | Path, *, store_wait_s: float = 1.5, lookup_wait_s: float = 100.0) -> None:
         self.database = Path(database)
-        self.lock_wait_s = lock_wait_s
+        self.store_wait_s = store_wait_s
+        self.lookup_wait_s = lookup_wait_s
         self._schema_ensured = False
 
     @property
@@ -501,18 +505,13 @@ class DuckDBCacheStore:
         return self.database.with_name(f"{self.database.stem}.journal")
 
     def lookup(self, request_hashes: Sequence[str]) -> list[dict[str, Any]]:
-        """Stored rows for these hashes; read-only when another process holds the file read-only."""
+        """Stored rows for these hashes (raises if the file stays locked by a writer for ``lookup_wait_s``)."""
         if not request_hashes:
             return []
-        try:
-            conn = self._connect(read_only=False)
-        except duckdb.IOException:
-            if not self.database.exists():
-                raise
-            conn = self._connect(read_only=True)  # fails too if a writer holds the file: then we cannot know
+        conn = self._connect(wait_s=self.lookup_wait_s, read_only_too=True)
         try:
             if not self._schema_ensured and not _has_table(conn, "response_cache"):
-                return []
+                return []  # opened read-only on a warehouse that has never held answers
             return lookup_cached_responses(conn, request_hashes).to_dicts()
         finally:
             conn.close()
@@ -521,25 +520,31 @@ class DuckDBCacheStore:
         """Keep rows in one transaction; the newest ``created_at`` per request hash wins."""
         if not rows:
             return
-        conn = self._connect(read_only=False)
+        conn = self._connect(wait_s=self.store_wait_s, read_only_too=False)
         try:
             store_cached_responses(conn, rows)
         finally:
             conn.close()
 
-    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _connect(self, *, wait_s: float, read_only_too: bool) -> duckdb.DuckDBPyConnection:
+        """A read-write connection (schema ensured), else, if allowed, a read-only one; retried until ``wait_s``."""
         delay, waited = 0.05, 0.0
         while True:
             try:
-                conn = duckdb.connect(str(self.database), read_only=read_only)
+                conn = duckdb.connect(str(self.database))
             except duckdb.IOException:
-                if waited >= self.lock_wait_s:
+                if read_only_too and self.database.exists():
+                    try:  # another process reads the file: so may we
+                        return duckdb.connect(str(self.database), read_only=True)
+                    except duckdb.IOException:
+                        pass  # a writer holds it: wait
+                if waited >= wait_s:
                     raise
                 time.sleep(delay)
                 waited += delay
-                delay = min(delay * 2, 0.5)
+                delay = min(delay * 2, 1.0)
                 continue
-            if not read_only and not self._schema_ensured:
+            if not self._schema_ensured:
                 try:
                     ensure_schema(conn)
                 except BaseException:

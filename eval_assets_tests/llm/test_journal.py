@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,7 @@ def test_a_locked_warehouse_keeps_answers_in_the_journal_and_says_why(store: Duc
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
-        cache = ResponseCache(DuckDBCacheStore(store.database, lock_wait_s=0.1))
+        cache = ResponseCache(DuckDBCacheStore(store.database, store_wait_s=0.1))
         settled = cache.settle()
         assert settled.kept_because is not None and "IOException" in settled.kept_because
         assert "answers kept in the answer journal" in (settled.message() or "")
@@ -222,3 +223,20 @@ def test_only_old_abandoned_staging_files_are_removed(store: DuckDBCacheStore) -
     os.utime(old, (0, 0))
     assert ResponseCache(store).settle() == Settled()
     assert not old.exists() and fresh.exists()
+
+
+def test_a_lookup_waits_for_another_writer_instead_of_guessing(store: DuckDBCacheStore) -> None:
+    # Not knowing what is cached would mean paying again: a lookup waits while another process writes.
+    store.store([row("h1", "stored")])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(store.database)!r}); "
+         "print('HELD', flush=True); time.sleep(2.0)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    with holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        started = time.monotonic()
+        with pytest.raises(duckdb.IOException, match="lock"):  # a short wait gives up
+            DuckDBCacheStore(store.database, lookup_wait_s=0.1).lookup(["h1"])
+        assert DuckDBCacheStore(store.database).lookup(["h1"])[0]["output_text"] == "stored"
+        assert time.monotonic() - started > 1.0  # it waited for the writer to go
