@@ -174,7 +174,10 @@ class JournalWriter:
         while not self._stop.wait(self._sync_interval_s):
             if self._unsynced:
                 self._unsynced = False
-                os.fdatasync(fd)  # releases the GIL: the event loop keeps running
+                try:
+                    os.fdatasync(fd)  # releases the GIL: the event loop keeps running
+                except OSError:  # a disk problem: close() syncs once more and raises it
+                    return
 
 
 class AnswerJournal:
