@@ -87,8 +87,8 @@ def run_worker(job: dict[str, Any]) -> dict[str, Any]:
 
     from eval_assets.config import ModelSpec
     from eval_assets.llm.cached_replay import ReplaySettings, replay_with_cache
-    from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
-    from eval_assets.llm.engine import Provider, replay
+    from eval_assets.llm.calls import CallOutcome, ModelCall, Provider, build_call
+    from eval_assets.llm.engine import replay
     from eval_assets.llm.guards import RunGuard
     from eval_assets.llm.progress import ReplayProgress
     from eval_assets.llm.retry import RetryPolicy

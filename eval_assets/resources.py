@@ -10,7 +10,7 @@ import dagster as dg
 from pydantic import Field
 
 from eval_assets.lineage import git_sha
-from eval_assets.llm.engine import Provider
+from eval_assets.llm.calls import Provider
 from eval_assets.project import EvalPlan, load_plan
 
 
@@ -25,7 +25,7 @@ class EvalProject(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic
         return load_plan(Path(self.data_dir), config_name)
 
     def git_sha(self) -> str:
-        """Commit of the repository holding the data directory."""
+        """Commit of the repository holding the data directory, dirty when anything in it differs (untracked too)."""
         return git_sha(Path(self.data_dir))
 
     def run_dir(self, eval_date: str, config_name: str) -> Path:

@@ -32,7 +32,8 @@ def test_run_summary_escapes_config_gates_errors_and_headline(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = Settings(data_dir=tmp_path, warehouse_path=tmp_path / "w.duckdb", runs_dir=tmp_path / "runs")
-    metric = {"eval_date": DAY, "config_name": "nightly", "run_id": "r", "git_sha": "g", "config_hash": "h"}
+    metric = {"eval_date": DAY, "config_name": "nightly", "run_id": "r", "git_sha": "g", "code_sha": "c"}
+    metric["config_hash"] = "h"
     rows = [{**metric, "metric": f"{EVIL}.pass_rate", "tag": None, "value": 0.5, "n": 2}]
     with wh.connect(settings.warehouse_path) as conn:
         wh.ensure_schema(conn)

@@ -15,6 +15,7 @@ from eval_assets import warehouse
 from eval_assets.assets.partitions import WAREHOUSE_POOL
 from eval_assets.config import ModelSpec
 from eval_assets.errors import InvalidInputError
+from eval_assets.lineage import code_sha
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject
 
@@ -76,6 +77,7 @@ def lineage(context: dg.AssetExecutionContext, plan: EvalPlan, eval_date: dt.dat
         "config_name": plan.config.name,
         "run_id": context.run.run_id,
         "git_sha": git_sha,
+        "code_sha": code_sha(),
         "config_hash": plan.config.content_hash,
     }
 

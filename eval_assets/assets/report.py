@@ -351,7 +351,7 @@ def eval_report(
     write_atomically(folder / "outputs.json", json.dumps(outputs, indent=1, default=str))
     write_atomically(folder / "report.md", markdown)
     write_atomically(folder / "report.html", html)
-    keys = {name: run[name] for name in ("eval_date", "config_name", "run_id", "git_sha", "config_hash")}
+    keys = {name: run[name] for name in ("eval_date", "config_name", "run_id", "git_sha", "code_sha", "config_hash")}
     with open_warehouse(warehouse) as conn:
         wh.replace_partition(
             conn,

@@ -58,6 +58,7 @@ def response_rows(plan: EvalPlan, outcomes: Sequence[CallOutcome], keys: dict[st
                 "output_tokens": outcome.output_tokens,
                 "cost_usd": outcome.cost_usd,
                 "latency_ms": outcome.latency_ms,
+                "total_latency_ms": outcome.total_latency_ms,
                 "attempts": outcome.attempts,
                 "cached": outcome.cached,
                 "error_type": outcome.error_type,

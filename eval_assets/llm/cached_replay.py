@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from eval_assets.config import BatchMode, ModelSpec, Runtime
 from eval_assets.llm.batch_ledger import BatchLedger, BatchRecord
 from eval_assets.llm.cache import CacheStore, ResponseCache, Settled, cache_row
-from eval_assets.llm.calls import CallOutcome, ModelCall
-from eval_assets.llm.engine import Provider, replay
+from eval_assets.llm.calls import CallOutcome, ModelCall, Provider
+from eval_assets.llm.engine import replay
 from eval_assets.llm.guards import RunGuard
 from eval_assets.llm.journal import JournalWriter
 from eval_assets.llm.progress import ReplayProgress

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from eval_assets.config import ModelSpec
 from eval_assets.lineage import stable_hash
@@ -84,7 +85,8 @@ class CallOutcome:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None
-    latency_ms: float | None = None
+    latency_ms: float | None = None  # the successful attempt alone: the provider's latency
+    total_latency_ms: float | None = None  # first attempt to answer, retries and backoff included
     attempts: int = 0
     cached: bool = False
     error_type: str | None = None
@@ -95,3 +97,13 @@ class CallOutcome:
     def ok(self) -> bool:
         """Whether the call produced an answer."""
         return self.error_type is None and self.text is not None
+
+
+class Provider(Protocol):
+    """Something that answers one chat request or raises ProviderError."""
+
+    async def complete(
+        self, model: ModelSpec, messages: Sequence[dict[str, str]], *, timeout_s: float
+    ) -> ProviderReply:
+        """Send one request."""
+        ...

@@ -12,10 +12,8 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
 
-from eval_assets.config import ModelSpec
-from eval_assets.llm.calls import CallOutcome, ModelCall, ProviderReply, estimate_call_tokens
+from eval_assets.llm.calls import CallOutcome, ModelCall, Provider, estimate_call_tokens
 from eval_assets.llm.guards import RunGuard
 from eval_assets.llm.progress import ReplayProgress
 from eval_assets.llm.ratelimit import TokenBucket
@@ -24,16 +22,6 @@ from eval_assets.llm.retry import ProviderError, RetryPolicy
 
 #: Longest error message kept on an outcome.
 MAX_ERROR_MESSAGE = 2000
-
-
-class Provider(Protocol):
-    """Something that answers one chat request or raises ProviderError."""
-
-    async def complete(
-        self, model: ModelSpec, messages: Sequence[dict[str, str]], *, timeout_s: float
-    ) -> ProviderReply:
-        """Send one request."""
-        ...
 
 
 async def replay(
@@ -145,6 +133,7 @@ async def _call_with_retries(
                 error_type=error.kind,
                 error_message=redact(message, names=[call.model.api_key_env])[:MAX_ERROR_MESSAGE],
             )
+        finished = clock()
         return CallOutcome(
             call=call,
             text=reply.text,
@@ -153,7 +142,8 @@ async def _call_with_retries(
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
             cost_usd=reply.cost_usd,
-            latency_ms=(clock() - started) * 1000,
+            latency_ms=(finished - started) * 1000,
+            total_latency_ms=(finished - first_attempt) * 1000,
             attempts=attempts,
         )
 

@@ -157,7 +157,7 @@ _NO_KEY_FIX = (
 
 
 def _routing_key_hint(model: ModelSpec) -> tuple[str, str]:
-    # Imported here: routing imports the engine, which imports this module.
+    # Imported here: routing imports the lean transport and pricing, which the guards do not need.
     from eval_assets.llm.routing import key_destination
 
     return key_destination(model)

@@ -36,8 +36,7 @@ from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from eval_assets.config import ModelSpec
-from eval_assets.llm.calls import ProviderReply
-from eval_assets.llm.engine import Provider
+from eval_assets.llm.calls import Provider, ProviderReply
 from eval_assets.llm.litellm_provider import import_litellm
 from eval_assets.llm.openai_compat import OpenAICompatProvider, Pricing
 

@@ -23,8 +23,7 @@ from eval_assets.llm.batch import BatchJob, BatchStatus, OpenAIBatchClient, run_
 from eval_assets.llm.batch_ledger import MAX_RECORD_AGE_S, BatchLedger, BatchRecord
 from eval_assets.llm.cache import ResponseCache, cache_row
 from eval_assets.llm.cached_replay import BATCH_UNFINISHED, ReplaySettings, replay_with_cache
-from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
-from eval_assets.llm.engine import Provider
+from eval_assets.llm.calls import CallOutcome, ModelCall, Provider, build_call
 from eval_assets.warehouse import DuckDBCacheStore
 from eval_assets_tests.assets.test_provider_graph import SECRET, write_inputs
 from eval_assets_tests.fake_openai import FakeOpenAIServer

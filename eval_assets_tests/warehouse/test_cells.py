@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,12 +16,21 @@ from eval_assets import warehouse as wh
 DAY = dt.date(2026, 11, 7)
 
 
+def unchecked_frame(table: str, rows: list[dict[str, object]]) -> pl.DataFrame:
+    """A frame with the table's columns that skips the row checks, to reach the database's own."""
+    columns = wh.TABLES[table]
+    return pl.DataFrame(
+        {c.name: [r.get(c.name) for r in rows] for c in columns}, schema={c.name: c.dtype for c in columns}
+    )
+
+
 def metric_row(metric: str, value: float | None, *, config: str = "nightly", day: dt.date = DAY) -> dict[str, object]:
     return {
         "eval_date": day,
         "config_name": config,
         "run_id": "r1",
         "git_sha": "abc",
+        "code_sha": "c",
         "config_hash": "h",
         "metric": metric,
         "tag": None,
@@ -60,7 +70,7 @@ def test_rewriting_a_cell_leaves_exactly_the_last_write(
 
 def test_failed_write_rolls_back_every_table(conn: duckdb.DuckDBPyConnection) -> None:
     wh.replace_partition(conn, DAY, "nightly", {"metrics": wh.frame("metrics", [metric_row("a", 1.0)])})
-    bad_run = wh.frame("runs", [{"eval_date": DAY, "config_name": "nightly", "run_id": None}])  # NOT NULL violated
+    bad_run = unchecked_frame("runs", [{"eval_date": DAY, "config_name": "nightly", "run_id": None}])  # NOT NULL
     with pytest.raises(duckdb.ConstraintException):
         wh.replace_partition(
             conn,
@@ -77,8 +87,11 @@ def test_failed_write_rolls_back_every_table(conn: duckdb.DuckDBPyConnection) ->
 
 def test_lineage_keys_are_not_nullable(conn: duckdb.DuckDBPyConnection) -> None:
     row = {**metric_row("a", 1.0), "git_sha": None}
+    with pytest.raises(wh.RowError, match="git_sha may not be null"):
+        wh.frame("metrics", [row])
+    # The warehouse refuses it too, whatever builds the frame.
     with pytest.raises(duckdb.ConstraintException):
-        wh.replace_partition(conn, DAY, "nightly", {"metrics": wh.frame("metrics", [row])})
+        wh.replace_partition(conn, DAY, "nightly", {"metrics": unchecked_frame("metrics", [row])})
 
 
 def test_schema_is_created_once_and_versioned(conn: duckdb.DuckDBPyConnection) -> None:
@@ -106,6 +119,7 @@ def test_rewriting_a_cell_clears_what_was_derived_from_it(conn: duckdb.DuckDBPyC
         "config_name": "nightly",
         "run_id": "r0",
         "git_sha": "g",
+        "code_sha": "c",
         "config_hash": "h",
         "check_name": "threshold_x",
         "severity": "error",
@@ -127,6 +141,7 @@ def test_previous_run_date_is_the_latest_earlier_run(conn: duckdb.DuckDBPyConnec
         "config_name": "nightly",
         "run_id": "r",
         "git_sha": "g",
+        "code_sha": "c",
         "config_hash": "h",
         "model_id": "m",
         "dataset_hashes_json": "{}",

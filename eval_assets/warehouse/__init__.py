@@ -1,0 +1,73 @@
+"""The warehouse: the one owner of the schema, its migrations, typed rows, partition writes and every query.
+
+Nothing outside this package writes SQL (a test greps for it). It knows nothing of Dagster: it takes a
+DuckDB connection, or a path. Modules:
+
+- ``schema``: tables, columns, views and what is derived from what;
+- ``migrations``: create a warehouse, upgrade an older one in place, refuse a newer one;
+- ``rows``: rows as typed frames (a misspelt or missing non-null field is an error, never a NULL);
+- ``cells``: replace and read one (date, config) cell of a table;
+- ``baselines``: which partition a partition is compared with;
+- ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
+- ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
+"""
+
+from eval_assets.warehouse.baselines import previous_run_date, resolve_baseline
+from eval_assets.warehouse.cache import DuckDBCacheStore, lookup_cached_responses, store_cached_responses
+from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
+from eval_assets.warehouse.connection import connect, scalar, sql_frame
+from eval_assets.warehouse.migrations import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    WarehouseVersionError,
+    ensure_schema,
+    schema_version,
+    table_ddl,
+)
+from eval_assets.warehouse.rows import RowError, frame
+from eval_assets.warehouse.sandbox import QueryRefusedError, ReadOnlySession, connect_readonly
+from eval_assets.warehouse.schema import (
+    DERIVED_FROM_HERE,
+    LINEAGE_KEYS,
+    PARTITIONED_TABLES,
+    RUN_KEYS,
+    TABLES,
+    VIEWS,
+    Column,
+    describe_tables,
+    downstream_of,
+)
+
+__all__ = [
+    "DERIVED_FROM_HERE",
+    "LINEAGE_KEYS",
+    "MIGRATIONS",
+    "PARTITIONED_TABLES",
+    "RUN_KEYS",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "VIEWS",
+    "Column",
+    "DuckDBCacheStore",
+    "QueryRefusedError",
+    "ReadOnlySession",
+    "RowError",
+    "WarehouseVersionError",
+    "connect",
+    "connect_readonly",
+    "count_partition",
+    "describe_tables",
+    "downstream_of",
+    "ensure_schema",
+    "frame",
+    "lookup_cached_responses",
+    "previous_run_date",
+    "read_partition",
+    "replace_partition",
+    "resolve_baseline",
+    "scalar",
+    "schema_version",
+    "sql_frame",
+    "store_cached_responses",
+    "table_ddl",
+]
