@@ -165,7 +165,16 @@ def write_config(data_dir: Path, model: dict[str, Any], *, judge: dict[str, Any]
         "datasets": [{"path": "datasets/facts.jsonl"}],
         "scorers": scorers,
         "thresholds": [{"metric": "contains.pass_rate", "min": 1.01, "severity": "warn"}],
-        "runtime": {"concurrency": 4, "timeout_s": 5.0, "max_retries": 0, "max_error_rate": 1.0},
+        # These tests are about where keys go: the gates on failed calls and on the echoing judges (issue 14)
+        # would stop the night on purpose, so they are opened wide.
+        "runtime": {
+            "concurrency": 4,
+            "timeout_s": 5.0,
+            "max_retries": 0,
+            "max_error_rate": 1.0,
+            "max_judge_error_rate": 1.0,
+            "min_scored_share": 0.0,
+        },
         "notifications": [{"type": "webhook", "url_env": "EVAL_SEC_WEBHOOK"}, {"type": "log"}],
         **extra,
     }
@@ -306,12 +315,6 @@ def test_a_hostile_server_run_leaves_no_key_anywhere(
     # The right key, but the server quotes it in every error body; judges on litellm's anthropic/ path at
     # a custom api_base with no api_key_env, while $ANTHROPIC_API_KEY is set. The run goes to its report.
     monkeypatch.setenv(KEY_ENV, RIGHT)
-    # The check alert sensor cannot read run-sharded SQLite event logs yet (issue 8 item 1, fixed elsewhere):
-    # consolidated SQLite storage keeps this test about keys.
-    (dagster_home / "dagster.yaml").write_text(
-        "event_log_storage:\n  module: dagster._core.storage.event_log\n"
-        f"  class: ConsolidatedSqliteEventLogStorage\n  config:\n    base_dir: {dagster_home / 'history'}\n"
-    )
     faults = FaultPlan(server_error=0.3, rate_limit=0.2, retry_after_s=0.01)
     with (
         FakeOpenAIServer(api_key=RIGHT, echo_credentials=True, faults=faults, seed=5) as server,
