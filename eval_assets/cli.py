@@ -5,26 +5,22 @@ Exit status: 0 when every blocking gate passed, 1 when one failed (or a run fail
 
 from __future__ import annotations
 
+__all__ = ["EXIT_BAD_INPUT", "EXIT_GATE_FAILED", "EXIT_OK", "RunOutcome", "UsageError", "build_parser", "main"]
+
 import argparse
 import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 import polars as pl
 
 from eval_assets import warehouse as wh
 from eval_assets.errors import InvalidInputError
+from eval_assets.outcome import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_OK, RunOutcome, UsageError
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.sanitize import json_terminal_text, terminal_text
 from eval_assets.settings import Settings
-
-EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad command-line arguments (exit 2)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,19 +161,6 @@ def parse_dates(args: argparse.Namespace, *, today: dt.date) -> list[dt.date]:
         if day < dt.date.fromisoformat(FIRST_DATE) or day > today:
             raise UsageError(f"date {day} is outside the partitions ({FIRST_DATE} .. {today})")
     return dates
-
-
-@dataclass
-class RunOutcome:
-    """What one (date, config) run produced."""
-
-    config: str
-    eval_date: dt.date
-    success: bool
-    failed_gates: list[str] = field(default_factory=list)
-    warned_gates: list[str] = field(default_factory=list)
-    error: str | None = None
-    reached_report: bool = False
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,7 +17,7 @@ def load_verdict(settings: Settings, config_name: str, eval_date: dt.date | None
     Raises:
         UsageError: nothing was evaluated for that config and date.
     """
-    from eval_assets.cli import UsageError
+    from eval_assets.outcome import UsageError
 
     try:
         with wh.connect(settings.warehouse_path, read_only=True) as conn:
@@ -35,7 +35,7 @@ def _latest_date(conn: duckdb.DuckDBPyConnection, config_name: str) -> dt.date |
 
 
 def _verdict(conn: duckdb.DuckDBPyConnection, settings: Settings, config_name: str, day: dt.date) -> GateVerdict:
-    from eval_assets.cli import UsageError
+    from eval_assets.outcome import UsageError
 
     started = wh.count_partition(conn, "examples", day, config_name)
     if not started:

@@ -13,7 +13,7 @@ from eval_assets import warehouse as wh
 from eval_assets.announcing import Announcer, finished_run, step_failure_messages
 from eval_assets.assets.partitions import cell_key
 from eval_assets.automation import DASHBOARD_JOB, EVAL_JOB
-from eval_assets.cli import RunOutcome
+from eval_assets.outcome import RunOutcome
 from eval_assets.settings import Settings
 
 

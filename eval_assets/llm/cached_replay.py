@@ -170,6 +170,9 @@ def replay_with_cache(
                 guard=guard,
                 progress=progress,
             )
+        warm_up = getattr(provider, "warm_up", None)
+        if warm_up is not None and direct:  # one-off set-up must never be timed as a model's latency
+            await warm_up(call.model for call in direct)
         answered = await replay(
             direct,
             provider,

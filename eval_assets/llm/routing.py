@@ -29,6 +29,7 @@ finds missing keys before any call, litellm's per-provider variables included.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -104,13 +105,32 @@ class RoutingProvider:
         self, model: ModelSpec, messages: Sequence[dict[str, str]], *, timeout_s: float
     ) -> ProviderReply:
         """Send one request through the model's transport; raise ProviderError on failure."""
-        route = self._routes.get(model)
-        if route is None:
-            route = self._routes[model] = _route(model)
-        transport, spec = route
+        transport, spec = self._route(model)
         if transport == "openai_compat":
             return await self._lean.complete(spec, messages, timeout_s=timeout_s)
         return await self._litellm().complete(spec, messages, timeout_s=timeout_s)
+
+    async def warm_up(self, models: Iterable[ModelSpec]) -> None:
+        """Set up every transport these models use before any call is timed (see LiteLLMProvider.warm_up).
+
+        A warm-up that fails is not the run's failure: the real calls meet the same problem and record it.
+        """
+        for model in dict.fromkeys(models):
+            transport, spec = self._route(model)
+            if transport != "litellm":
+                continue  # the lean transport has no lazy set-up worth timing apart
+            provider = self._litellm()
+            warm = getattr(provider, "warm_up", None)
+            if warm is None:
+                continue
+            with contextlib.suppress(Exception):
+                await warm(spec)
+
+    def _route(self, model: ModelSpec) -> tuple[Transport, ModelSpec]:
+        route = self._routes.get(model)
+        if route is None:
+            route = self._routes[model] = _route(model)
+        return route
 
     async def aclose(self) -> None:
         """Close the lean client's session of the running loop (litellm manages its own clients)."""
