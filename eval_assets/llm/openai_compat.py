@@ -2,7 +2,7 @@
 
 Why it exists: ``litellm.acompletion`` spends ~3.5 ms of CPU per call on request building, logging payloads
 and response objects, which caps a 2-core replay at ~22% of the ideal rate; a shared aiohttp session posting
-orjson bytes costs ~0.2 ms (see /work/shared/notes/provider-performance.md). ``routing.RoutingProvider``
+orjson bytes costs ~0.2 ms (``benchmarks/replay_benchmark.py`` measures both). ``routing.RoutingProvider``
 decides which models take this path; everything else keeps litellm.
 
 Bypassing litellm's request path means this module owns what litellm did for these endpoints:

@@ -25,7 +25,7 @@ from eval_assets.warehouse.migrations import (
     table_ddl,
 )
 from eval_assets.warehouse.rows import RowError, frame
-from eval_assets.warehouse.sandbox import QueryRefusedError, ReadOnlySession, connect_readonly
+from eval_assets.warehouse.sandbox import QUERYABLE, QueryRefusedError, ReadOnlySession, connect_readonly
 from eval_assets.warehouse.schema import (
     DERIVED_FROM_HERE,
     LINEAGE_KEYS,
@@ -43,6 +43,7 @@ __all__ = [
     "LINEAGE_KEYS",
     "MIGRATIONS",
     "PARTITIONED_TABLES",
+    "QUERYABLE",
     "RUN_KEYS",
     "SCHEMA_VERSION",
     "TABLES",
