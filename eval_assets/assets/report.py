@@ -20,13 +20,17 @@ from eval_assets.assets.common import (
 )
 from eval_assets.assets.partitions import partition_cell
 from eval_assets.config import RegressionPolicy, Threshold
-from eval_assets.files import write_atomically
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
-from eval_assets.reporting.charts import figures_html, trend_figures
-from eval_assets.reporting.html import render_html
-from eval_assets.reporting.markdown import render_markdown
+from eval_assets.reporting.format import (
+    comparison_metric,
+    describe_comparison,
+    format_delta,
+    format_interval,
+    format_p_value,
+)
 from eval_assets.reporting.model import ComparisonLine, FlipLine, GateLine, RunSummary
+from eval_assets.reporting.publish import publish_report
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.gates import (
     JUDGE_ERROR_RATE_WITHIN_LIMIT,
@@ -39,11 +43,12 @@ from eval_assets.scoring.gates import (
     scorer_coverage_gate,
 )
 from eval_assets.scoring.health import judge_health, scorer_coverage
-from eval_assets.scoring.metrics import ComparedMetric
+from eval_assets.scoring.metrics import CallCosts, ComparedMetric, call_costs
+from eval_assets.scoring.regressions import gate_candidates, gated_regressions, largest_drop
 
 
-def run_summary(plan: EvalPlan, run: Mapping[str, object]) -> RunSummary:
-    """The report header from the stored runs row."""
+def run_summary(plan: EvalPlan, run: Mapping[str, object], costs: CallCosts | None = None) -> RunSummary:
+    """The report header from the stored runs row (``costs``: how much of the cost is priced)."""
     baseline = run["baseline_date"]
     return RunSummary(
         config_name=plan.config.name,
@@ -61,6 +66,9 @@ def run_summary(plan: EvalPlan, run: Mapping[str, object]) -> RunSummary:
         n_errors=int(run["n_errors"]),  # type: ignore[call-overload]
         cost_usd=run["cost_usd"] if isinstance(run["cost_usd"], float) else None,
         simulated=str(run["model_id"]).startswith("offline/"),
+        priced_calls=costs.priced if costs else None,
+        cost_calls=costs.calls if costs else None,
+        unpriced_models=costs.unpriced_models if costs else (),
     )
 
 
@@ -174,17 +182,17 @@ def regression_check(
     comparisons: pl.DataFrame, policy: RegressionPolicy, baseline_label: str | None
 ) -> dg.AssetCheckResult:
     """The regression gate: fails only on a drop larger than min_effect AND significant at alpha."""
-    # A scorer added since the baseline has no paired examples (n = 0, no delta): nothing to compare yet.
-    comparable = pl.col("gated") & pl.col("tag").is_null() & (pl.col("n") > 0) & pl.col("delta").is_not_null()
-    gated = comparisons.filter(comparable) if comparisons.height else comparisons
-    failing = gated.filter(pl.col("regression")).sort("p_value") if gated.height else gated
+    lines = comparison_lines(comparisons)
+    gated = gate_candidates(lines)
+    failing = gated_regressions(lines)
     severity = dg.AssetCheckSeverity.ERROR if policy.severity == "error" else dg.AssetCheckSeverity.WARN
     metadata: dict[str, Any] = {
         "baseline": baseline_label or "none (first run)",
         "min_effect": float_metadata(policy.min_effect),
         "alpha": float_metadata(policy.alpha),
     }
-    if baseline_label is None or not gated.height:
+    worst = failing[0] if failing else largest_drop(lines)
+    if baseline_label is None or worst is None:
         return dg.AssetCheckResult(
             check_name=NO_REGRESSION,
             passed=True,
@@ -192,55 +200,39 @@ def regression_check(
             metadata=metadata,
             description="no baseline to compare with yet" if baseline_label is None else "no comparable examples",
         )
-    worst = (failing if failing.height else gated.sort("delta")).row(0, named=True)
     metadata.update(
         {
-            "scorer": worst["scorer"],
-            "test": "exact McNemar" if worst["kind"] == "pass_fail" else "paired bootstrap",
-            "delta": float_metadata(worst["delta"] or 0.0),
-            "ci_low": float_metadata(worst["ci_low"] or 0.0),
-            "ci_high": float_metadata(worst["ci_high"] or 0.0),
-            "p_value": float_metadata(worst["p_value"]) if worst["p_value"] is not None else "n/a (too few pairs)",
-            "n": int(worst["n"]),
-            "flipped_to_fail": int(worst["flipped_to_fail"]),
+            "scorer": worst.scorer,
+            "test": "exact McNemar" if worst.kind == "pass_fail" else "paired bootstrap",
+            "delta": float_metadata(worst.delta or 0.0),
+            "ci_low": float_metadata(worst.ci_low or 0.0),
+            "ci_high": float_metadata(worst.ci_high or 0.0),
+            "p_value": float_metadata(worst.p_value) if worst.p_value is not None else "n/a (too few pairs)",
+            "n": int(worst.n),
+            "flipped_to_fail": int(worst.flipped_to_fail),
             "comparisons": dg.MetadataValue.md(_comparison_table(gated)),
         }
     )
-    if failing.height:
-        parts = [_describe_comparison(row) for row in failing.iter_rows(named=True)]
-        description = f"regression vs {baseline_label}: " + "; ".join(parts)
+    if failing:
+        description = f"regression vs {baseline_label}: " + "; ".join(describe_comparison(c) for c in failing)
     else:
-        description = f"no significant drop vs {baseline_label} (largest: {_describe_comparison(worst)})"
+        description = f"no significant drop vs {baseline_label} (largest: {describe_comparison(worst)})"
     return dg.AssetCheckResult(
         check_name=NO_REGRESSION,
-        passed=not failing.height,
+        passed=not failing,
         severity=severity,
         metadata=metadata,
         description=description,
     )
 
 
-def _describe_comparison(row: dict[str, Any]) -> str:
-    unit = " pp" if row["kind"] == "pass_fail" else ""
-    scale = 100 if row["kind"] == "pass_fail" else 1
-    delta = (row["delta"] or 0.0) * scale
-    p = f"p={row['p_value']:.4f}" if row["p_value"] is not None else "p n/a"
-    return f"{row['scorer']} {delta:+.1f}{unit} ({p}, n={row['n']}, {row['flipped_to_fail']} flipped to fail)"
-
-
-def _comparison_table(rows: pl.DataFrame) -> str:
-    lines = ["| scorer | n | delta | 95% CI | p | regression |", "|---|---:|---:|---:|---:|---|"]
-    for r in rows.iter_rows(named=True):
-        lines.append(
-            f"| {r['scorer']} | {r['n']} | {(r['delta'] or 0):+.3f} | [{(r['ci_low'] or 0):+.3f}, "
-            f"{(r['ci_high'] or 0):+.3f}] | {_p(r['p_value'])} "
-            f"| {r['regression']} |"
-        )
-    return "\n".join(lines)
-
-
-def _p(value: float | None) -> str:
-    return f"{value:.4f}" if value is not None else "n/a"
+def _comparison_table(lines: Sequence[ComparisonLine]) -> str:
+    rows = ["| scorer | n | delta | 95% CI | p | regression |", "|---|---:|---:|---:|---:|---|"]
+    for c in lines:
+        delta = format_delta(comparison_metric(c.kind), c.delta)
+        interval = format_interval(c.kind, c.ci_low, c.ci_high)
+        rows.append(f"| {c.scorer} | {c.n:,} | {delta} | {interval} | {format_p_value(c.p_value)} | {c.regression} |")
+    return "\n".join(rows)
 
 
 def gate_result_rows(
@@ -313,7 +305,7 @@ def eval_report(
             "WHERE config_name = $c AND eval_date <= $d ORDER BY eval_date",
             {"c": config_name, "d": eval_date},
         )
-    summary = run_summary(plan, run)
+    summary = run_summary(plan, run, call_costs(cell["responses"], cell["judge_verdicts"]))
     health, no_data = health_gates(plan, cell["scores"], cell["judge_verdicts"])
     outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)
     comparisons = cell["comparisons"]
@@ -343,14 +335,14 @@ def eval_report(
         comparisons=comparison_lines(comparisons),
         flips=flip_lines(cell["flips"], cell["examples"]),
     )
-    folder = project.run_dir(str(eval_date), config_name)
-    markdown = render_markdown(report)
-    charts = figures_html(trend_figures(history, config_name=config_name))
-    html = render_html(report, charts_html=charts, all_examples=example_lines(_one_per_example(scored)))
-    outputs = outputs_document(summary, cell["examples"], cell["responses"], cell["scores"])
-    write_atomically(folder / "outputs.json", json.dumps(outputs, indent=1, default=str))
-    write_atomically(folder / "report.md", markdown)
-    write_atomically(folder / "report.html", html)
+    published = publish_report(
+        project.run_folder(eval_date, config_name),
+        report,
+        all_examples=example_lines(_one_per_example(scored)),
+        history=history,
+        outputs=outputs_document(summary, cell["examples"], cell["responses"], cell["scores"]),
+        links=project.links(),
+    )
     keys = {name: run[name] for name in ("eval_date", "config_name", "run_id", "git_sha", "config_hash")}
     with open_warehouse(warehouse) as conn:
         wh.replace_partition(
@@ -360,12 +352,12 @@ def eval_report(
             {"gate_results": wh.frame("gate_results", gate_result_rows(outcomes, regression, keys, health))},
         )
     failed = [c for c in checks if not c.passed]
+    files = {name: dg.MetadataValue.path(str(path.resolve())) for name, path in published.files.items()}
     return dg.MaterializeResult(
         metadata={
-            "report": dg.MetadataValue.md(markdown),
-            "report_html": dg.MetadataValue.path(str((folder / "report.html").resolve())),
-            "report_md": dg.MetadataValue.path(str((folder / "report.md").resolve())),
-            "outputs_json": dg.MetadataValue.path(str((folder / "outputs.json").resolve())),
+            "report": dg.MetadataValue.md(published.markdown),
+            **files,
+            "example_pages": dg.MetadataValue.int(published.pages),
             "gates_failed": dg.MetadataValue.int(len(failed)),
             "baseline": baseline_label or "none (first run)",
         },

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
-from eval_assets.reporting.charts import figures_html, render_dashboard, trend_figures
+from eval_assets.reporting.charts import figures_html, trend_figures
+from eval_assets.reporting.dashboard import render_dashboard
 from eval_assets.reporting.html import render_html
 from eval_assets.reporting.model import ExampleLine, GateLine
 from eval_assets_tests.reporting import factories as f
