@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
-import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from eval_assets.reporting.charts import figures_html, trend_figures
+from eval_assets.reporting.folder import RunsFolder
 from eval_assets.reporting.format import format_cost, format_value
 from eval_assets.reporting.model import Cost
 from eval_assets.reporting.page import html_page
@@ -31,7 +32,7 @@ def render_dashboard(
             None inlines it.
 
     Returns:
-        The page, linking each config to its report at ``<date>/<config>/report.html``.
+        The page, linking each config to its report (:attr:`RunFolder.report_href`).
     """
     runs = latest_runs.sort("config_name") if not latest_runs.is_empty() else latest_runs
     charts = figures_html(trend_figures(history), plotly_src=plotly_src)
@@ -61,9 +62,7 @@ def _cell(text: object) -> str:
 
 
 def _report_href(eval_date: object, config_name: str) -> str:
-    # Each segment is quoted whole: "/" or ":" in a name cannot add a directory or a scheme.
-    segments = (urllib.parse.quote(str(part), safe="", errors="replace") for part in (eval_date, config_name))
-    return "/".join([*segments, "report.html"])
+    return RunsFolder(Path()).run(eval_date, config_name).report_href
 
 
 def _runs_summary(runs: pl.DataFrame) -> str:

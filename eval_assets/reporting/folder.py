@@ -74,7 +74,14 @@ class RunFolder:
     @property
     def relative(self) -> str:
         """``<date>/<config>`` below the runs folder, percent-encoded for a URL path."""
-        return "/".join(urllib.parse.quote(part, safe="") for part in (self.eval_date, self.config_name))
+        # Each segment is quoted whole: "/" or ":" in a name cannot add a directory or a scheme.
+        parts = (self.eval_date, self.config_name)
+        return "/".join(urllib.parse.quote(part, safe="", errors="replace") for part in parts)
+
+    @property
+    def report_href(self) -> str:
+        """The HTML report, relative to the runs folder (how the dashboard links it)."""
+        return f"{self.relative}/{REPORT_HTML}"
 
     @property
     def report_md(self) -> Path:
