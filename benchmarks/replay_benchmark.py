@@ -8,10 +8,10 @@ Usage::
 The fake OpenAI server runs as a separate process (uvloop, fixed latency), so it never competes with the
 harness for the GIL. Every measurement runs in a fresh worker process, so peak RSS and CPU belong to one
 transport and one scenario. A worker replays the calls as ``replay_stage`` does:
-``replay_with_cache`` with the cache lookup, the engine with a ``RunGuard`` (circuit breaker, no budget), the
-provider, a ``ReplayProgress`` and the DuckDB ``CacheWriter`` flushing through the production connection
-factory (``open_warehouse`` over a ``DuckDBResource``) into a temporary DuckDB file; then, for scenario A, it
-reruns the same calls, all answered from the cache.
+``replay_with_cache`` over the production ``DuckDBCacheStore`` on a temporary DuckDB file (journal settled,
+cache lookup), the engine with a ``RunGuard`` (circuit breaker, no budget), the provider, a ``ReplayProgress``,
+every answer appended to the answer journal as it arrives and the journal settled into the warehouse at the
+end (inside the measured time); then, for scenario A, it reruns the same calls, all answered from the cache.
 
 Columns: items/s; % of ideal (ideal = items x latency / concurrency); harness CPU ms per call (the worker's
 ``time.process_time`` over the replay, DuckDB's threads included, the server excluded); peak RSS of the
@@ -19,8 +19,8 @@ worker; wall time of the fully cached rerun. Transports:
 
 * ``litellm``: ``LiteLLMProvider`` (``litellm.acompletion``), what every model used before routing;
 * ``lean``: ``RoutingProvider`` (openai/ models take the aiohttp + orjson transport);
-* ``lean-nowriter``: the lean transport through ``engine.replay`` alone: no cache lookup, no CacheWriter,
-  so the difference to ``lean`` is what the cache costs.
+* ``lean-nowriter``: the lean transport through ``engine.replay`` alone: no cache lookup, no journal, no
+  warehouse write, so the difference to ``lean`` is what the cache costs.
 
 Medians over ``--repeats`` runs (3 by default, 1 with ``--quick``). ``--enforce-targets`` exits 1 when the
 lean transport misses a target (>= 90% of ideal, <= 1 ms CPU/call, cached rerun of 5,000 < 3 s); without it
@@ -85,12 +85,8 @@ def run_worker(job: dict[str, Any]) -> dict[str, Any]:
     import asyncio
     import gc
 
-    from dagster_duckdb import DuckDBResource
-
-    from eval_assets import warehouse
-    from eval_assets.assets.common import open_warehouse
     from eval_assets.config import ModelSpec
-    from eval_assets.llm.cached_replay import replay_with_cache
+    from eval_assets.llm.cached_replay import ReplaySettings, replay_with_cache
     from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
     from eval_assets.llm.engine import Provider, replay
     from eval_assets.llm.guards import RunGuard
@@ -132,23 +128,18 @@ def run_worker(job: dict[str, Any]) -> dict[str, Any]:
         ]
 
     with tempfile.TemporaryDirectory(prefix="replay-bench-") as tmp:
-        duckdb_resource = DuckDBResource(database=str(Path(tmp) / "warehouse.duckdb"))
-        with open_warehouse(duckdb_resource) as conn:
-            warehouse.ensure_schema(conn)
+        from eval_assets.warehouse import DuckDBCacheStore
 
-        def connect() -> Any:
-            return open_warehouse(duckdb_resource)  # what the model_responses asset passes
+        store = DuckDBCacheStore(Path(tmp) / "warehouse.duckdb")  # what the model_responses asset passes
+        settings = ReplaySettings(concurrency=scenario.concurrency, timeout_s=60.0, policy=policy)
 
         def through_cache(batch: list[ModelCall]) -> list[CallOutcome]:
             progress = ReplayProgress("bench", len(batch), report=lambda _: None, interval_s=5.0)
             return replay_with_cache(
                 batch,
                 provider,
-                connect=connect,
-                use_cache=True,
-                concurrency=scenario.concurrency,
-                timeout_s=60.0,
-                policy=policy,
+                store,
+                settings,
                 progress=progress,
                 guard=RunGuard(),  # the circuit breaker every stage runs with (no budget configured)
             )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -75,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gate = commands.add_parser("gate", help="CI gate: exit 0 if a partition passed its blocking gates, else 1")
     gate.add_argument("--config", required=True, help="config name")
-    gate.add_argument("--date", help="evaluation date (default: the latest evaluated date of the config)")
+    gate.add_argument("--date", help="evaluation date YYYY-MM-DD (default: yesterday, UTC, like `run`)")
     gate.add_argument("--format", choices=("markdown", "pr-comment", "slack", "json"), default="markdown")
     gate.set_defaults(handler=cmd_gate)
 
@@ -110,6 +109,7 @@ def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     """Validate every file in the data directory (or the named configs)."""
+    from eval_assets.llm.routing import key_route_lines, unset_key_variables
     from eval_assets.project import validate_data_dir
 
     plans = validate_data_dir(settings.data_dir, names=args.config)
@@ -121,8 +121,10 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
                 f"{len(plan.config.config.scorers)} scorers; {len(plan.config.config.thresholds)} thresholds"
             )
         )
-        if plan.config.config.model.api_key_env and not os.environ.get(plan.config.config.model.api_key_env):
-            print(f"    note: ${plan.config.config.model.api_key_env} is not set; `run` will need it")
+        for line in key_route_lines(plan.config.config.all_models()):
+            print(f"    {line}")
+        for variable in unset_key_variables(plan.config.config.all_models()):
+            print(f"    note: ${variable} is not set; `run` will need it")
     print(f"{len(plans)} config(s) valid")
     return EXIT_OK
 
@@ -193,6 +195,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     missing = missing_api_keys(plans.values())
     if missing:
         raise UsageError("API keys missing, nothing was run: " + "; ".join(missing))
+    from eval_assets.llm.routing import key_route_lines
+
+    for plan in [] if args.quiet else plans.values():
+        for line in key_route_lines(plan.config.config.all_models()):
+            print(f"{plan.config.path}: {line}", file=sys.stderr)
     from eval_assets.running import run_cells
 
     outcomes = run_cells(settings, names, dates, use_cache=not args.no_cache, quiet=args.quiet, notify=args.notify)
@@ -240,7 +247,8 @@ def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.warehouse_path.exists():
         raise UsageError(f"no warehouse at {settings.warehouse_path}: run `eval-assets run` first")
-    day = None
+    # The same default as `run`: a gate after a run that wrote nothing must not pass on an older night.
+    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     if args.date:
         try:
             day = dt.date.fromisoformat(args.date)

@@ -11,24 +11,37 @@ import datetime as dt
 import hashlib
 import json
 import re
-from pathlib import Path
-from typing import Any, Literal
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from eval_assets.config_checks import check_api_base, check_dataset_path, json_schema_problem
 from eval_assets.errors import InputProblem, InvalidInputError
 from eval_assets.scoring import catalogue
+from eval_assets.scoring.patterns import PatternError, compile_pattern
 from eval_assets.yaml_lines import (
     FieldPath,
     YamlSyntaxError,
     format_field_path,
     line_for,
     load_yaml_with_lines,
+    read_yaml_text,
 )
 
 #: Config names become Dagster partition keys: no separators Dagster reserves ("|", ",", "[", "]", "...").
 CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SCORER_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+#: A rubric is named by its file in prompts/ (no directories: the name cannot walk out of prompts/).
+RUBRIC_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+#: A one-line label (tag, owner): no control or format characters, which would garble terminals and chat.
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]*$"
+#: A model id: printable, no whitespace (it is sent to providers and shown in every report).
+MODEL_ID_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f]{1,256}$"
+
+#: Providers take at most a 64-bit integer seed; a larger one passes YAML and fails (or wraps) at the call.
+Seed = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=LABEL_PATTERN)]
 
 ScorerKind = Literal["exact_match", "contains", "regex_match", "json_valid", "numeric_match", "refusal", "rubric_judge"]
 #: Scorers that compare the output with the example's reference.
@@ -36,15 +49,22 @@ SCORERS_NEEDING_REFERENCE: frozenset[str] = frozenset({"exact_match", "contains"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every float field of every config model refuses NaN and +-inf (".nan", ".inf",
+    # "1e999", "nan" as a string). A NaN threshold never fails ("0.25 >= nan" is false both ways) and an
+    # infinite timeout or budget is no limit at all. Set here, once, so a field added later cannot forget.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ModelSpec(_Strict):
     """A model reachable through litellm."""
 
-    id: str = Field(min_length=1, description="litellm model id, e.g. openai/gpt-4o-mini or offline/assistant-v1.")
+    id: str = Field(
+        pattern=MODEL_ID_PATTERN, description="litellm model id, e.g. openai/gpt-4o-mini or offline/assistant-v1."
+    )
     api_base: str | None = Field(
-        default=None, description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp, ...)."
+        default=None,
+        max_length=2048,
+        description="Base URL (http or https) of an OpenAI-compatible server (vLLM, Ollama, llama.cpp, ...).",
     )
     api_key_env: str | None = Field(
         default=None,
@@ -53,19 +73,35 @@ class ModelSpec(_Strict):
     )
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     max_tokens: int = Field(default=512, gt=0, le=200_000, description="Maximum completion tokens.")
-    seed: int | None = Field(default=None, description="Sampling seed, for providers that honour one.")
+    seed: Seed | None = Field(default=None, description="Sampling seed (64-bit), for providers that honour one.")
     system_prompt: str | None = Field(default=None, description="System message sent before each input.")
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return check_api_base(value)
 
 
 class DatasetRef(_Strict):
     """A dataset file replayed by the run, optionally filtered by tag."""
 
-    path: str = Field(min_length=1, description="JSONL file, relative to the data directory.")
-    include_tags: list[str] = Field(
+    path: str = Field(
+        min_length=1, max_length=1024, description="JSONL file, relative to the data directory (inside it)."
+    )
+    include_tags: list[Label] = Field(
         default_factory=list, description="Keep only examples carrying at least one of these tags."
     )
-    exclude_tags: list[str] = Field(default_factory=list, description="Drop examples carrying any of these tags.")
-    limit: int | None = Field(default=None, gt=0, description="Keep only the first N examples after filtering.")
+    exclude_tags: list[Label] = Field(default_factory=list, description="Drop examples carrying any of these tags.")
+    limit: int | None = Field(
+        default=None, gt=0, le=10_000_000, description="Keep only the first N examples after filtering."
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _relative_jsonl_path(cls, value: str) -> str:
+        return check_dataset_path(value)
 
     @property
     def name(self) -> str:
@@ -82,25 +118,30 @@ class ScorerSpec(_Strict):
         pattern=SCORER_NAME_PATTERN,
         description="Unique name of this scorer in the config (default: the scorer kind); prefixes its metrics.",
     )
-    datasets: list[str] = Field(
+    datasets: list[Label] = Field(
         default_factory=list, description="Dataset names this scorer applies to (default: all)."
     )
     case_sensitive: bool = Field(default=False, description="exact_match / contains: compare case-sensitively.")
     pattern: str | None = Field(
         default=None,
-        description="regex_match: the pattern (default: the example's reference is the pattern).",
+        max_length=10_000,
+        description="regex_match: an RE2 pattern (default: the example's reference is the pattern).",
     )
     json_schema: dict[str, Any] | None = Field(
         default=None, description="json_valid: a JSON schema the output must satisfy."
     )
     abs_tolerance: float = Field(default=1e-9, ge=0, description="numeric_match: absolute tolerance.")
-    rel_tolerance: float = Field(default=0.0, ge=0, description="numeric_match: relative tolerance.")
+    rel_tolerance: float = Field(default=0.0, ge=0, le=1.0, description="numeric_match: relative tolerance.")
     expect: Literal["refuse", "comply"] = Field(
         default="refuse", description="refusal: whether a refusal is the expected behaviour."
     )
-    rubric: str | None = Field(default=None, description="rubric_judge: rubric file name in prompts/, without .md.")
+    rubric: str | None = Field(
+        default=None,
+        pattern=RUBRIC_NAME_PATTERN,
+        description="rubric_judge: rubric file name in prompts/, without .md.",
+    )
     judges: list[ModelSpec] = Field(
-        default_factory=list, description="rubric_judge: the judge model(s); scores are averaged."
+        default_factory=list, max_length=16, description="rubric_judge: the judge model(s); scores are averaged."
     )
     pass_score: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Normalized score at or above which an example passes."
@@ -126,19 +167,29 @@ class ScorerSpec(_Strict):
                 raise ValueError("rubric_judge needs 'judges': at least one model, e.g. [{id: offline/judge}]")
         elif self.rubric or self.judges:
             raise ValueError(f"'rubric' and 'judges' only apply to rubric_judge, not {self.scorer}")
-        if self.pattern is not None:
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        # Options of another scorer would be silently ignored: the author meant something else.
+        if self.pattern is not None and self.scorer != "regex_match":
+            raise ValueError(f"'pattern' only applies to regex_match, not {self.scorer}")
+        if self.json_schema is not None and self.scorer != "json_valid":
+            raise ValueError(f"'json_schema' only applies to json_valid, not {self.scorer}")
         return self
+
+    @field_validator("pattern")
+    @classmethod
+    def _re2_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                compile_pattern(value)
+            except PatternError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class Threshold(_Strict):
     """A quality gate on one metric of the run; becomes an asset check."""
 
     metric: str = Field(description="e.g. contains.pass_rate, faithfulness.mean, error_rate, latency_p95_ms.")
-    tag: str | None = Field(default=None, description="Gate the metric on examples with this tag only.")
+    tag: Label | None = Field(default=None, description="Gate the metric on examples with this tag only.")
     min: float | None = Field(default=None, description="Fail when the metric is below this value.")
     max: float | None = Field(default=None, description="Fail when the metric is above this value.")
     severity: Literal["error", "warn"] = Field(
@@ -174,9 +225,14 @@ class BatchMode(_Strict):
     """Provider batch endpoints (OpenAI-style files + batches) for large runs."""
 
     enabled: bool = Field(default=False, description="Send calls through the provider's batch API.")
-    min_calls: int = Field(default=1000, ge=1, description="Use the batch API only when at least this many calls.")
-    poll_interval_s: float = Field(default=30.0, gt=0, description="Seconds between batch status polls.")
-    max_wait_s: float = Field(default=86_400.0, gt=0, description="Give up waiting for a batch after this long.")
+    min_calls: int = Field(
+        default=1000, ge=1, le=100_000_000, description="Use the batch API only when at least this many calls."
+    )
+    # At least 0.01 s: 1e-9 would poll the provider in a busy loop (local test servers answer in milliseconds).
+    poll_interval_s: float = Field(default=30.0, ge=0.01, le=3600, description="Seconds between batch status polls.")
+    max_wait_s: float = Field(
+        default=86_400.0, gt=0, le=7 * 86_400, description="Give up waiting for a batch after this long (<= 7 days)."
+    )
 
 
 class Runtime(_Strict):
@@ -192,11 +248,19 @@ class Runtime(_Strict):
         le=1.0,
         description="Blocking gate: most failed calls (after retries) tolerated before scoring is stopped.",
     )
-    requests_per_minute: float | None = Field(default=None, gt=0, description="Client-side request rate limit.")
-    tokens_per_minute: float | None = Field(
-        default=None, gt=0, description="Client-side token rate limit (prompt estimate + max_tokens)."
+    # Lower bounds: below one request a minute a run of a hundred examples takes days (1e-6 never ends).
+    requests_per_minute: float | None = Field(
+        default=None, ge=1, le=1_000_000, description="Client-side request rate limit (1 .. 1,000,000)."
     )
-    max_retry_time_s: float = Field(default=600.0, gt=0, description="Stop retrying a call after this long in total.")
+    tokens_per_minute: float | None = Field(
+        default=None,
+        ge=100,
+        le=1e10,
+        description="Client-side token rate limit (prompt estimate + max_tokens); at least every model's max_tokens.",
+    )
+    max_retry_time_s: float = Field(
+        default=600.0, gt=0, le=86_400, description="Stop retrying a call after this long in total (<= a day)."
+    )
     max_judge_error_rate: float = Field(
         default=0.05,
         ge=0.0,
@@ -216,14 +280,22 @@ class Runtime(_Strict):
 class Budget(_Strict):
     """Spending cap of one run, model under test and judges together."""
 
-    max_usd: float | None = Field(default=None, gt=0, description="Stop launching calls once this is spent.")
-    max_tokens: int | None = Field(default=None, gt=0, description="Stop launching calls once this many tokens.")
+    max_usd: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="Stop launching calls once this is spent."
+    )
+    max_tokens: int | None = Field(
+        default=None, gt=0, le=10**12, description="Stop launching calls once this many tokens."
+    )
 
 
 class Baseline(_Strict):
     """What a run is compared with (default: the previous successful run of the same config)."""
 
-    config: str | None = Field(default=None, description="Compare with this config instead (e.g. production).")
+    config: str | None = Field(
+        default=None,
+        pattern=CONFIG_NAME_PATTERN.pattern,
+        description="Compare with this config instead (e.g. production).",
+    )
     date: dt.date | None = Field(default=None, description="Compare with this date instead of the previous run.")
 
 
@@ -235,7 +307,7 @@ class RegressionPolicy(_Strict):
     severity: Literal["error", "warn"] = Field(default="error", description="error blocks downstream; warn reports.")
     scorers: list[str] = Field(default_factory=list, description="Scorers gated (default: all).")
     resamples: int = Field(default=2000, ge=100, le=100_000, description="Bootstrap resamples for graded scores.")
-    seed: int = Field(default=0, description="Seed of the bootstrap, for reproducible verdicts.")
+    seed: Seed = Field(default=0, description="Seed of the bootstrap, for reproducible verdicts.")
 
 
 Severity = Literal["error", "warn"]
@@ -281,7 +353,7 @@ class EvalConfig(_Strict):
     notifications: list[NotificationTarget] = Field(
         default_factory=list, description="Where failed gates are sent (always also logged)."
     )
-    owners: list[str] = Field(default_factory=list, description="Who to tell when a gate fails.")
+    owners: list[Label] = Field(default_factory=list, max_length=100, description="Who to tell when a gate fails.")
 
     def all_models(self) -> list[ModelSpec]:
         """The model under test and every judge."""
@@ -335,13 +407,16 @@ def load_config(path: Path) -> LoadedConfig:
             )
         )
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError([InputProblem(path, None, None, f"cannot read config: {exc}")]) from exc
-    try:
-        data, lines = load_yaml_with_lines(text, source=path)
+        text = read_yaml_text(path)
+    except OSError as exc:
+        raise InvalidInputError([*problems, InputProblem(path, None, None, f"cannot read config: {exc}")]) from exc
     except YamlSyntaxError as exc:
-        raise InvalidInputError([InputProblem(path, exc.line, None, str(exc))]) from exc
+        raise InvalidInputError([*problems, InputProblem(path, exc.line, None, str(exc))]) from exc
+    try:
+        data, lines = load_yaml_with_lines(text)
+    except YamlSyntaxError as exc:
+        field = format_field_path(exc.field) if exc.field else None
+        raise InvalidInputError([*problems, InputProblem(path, exc.line, field, str(exc))]) from exc
     if not isinstance(data, dict):
         raise InvalidInputError([InputProblem(path, 1, None, "a config must be a YAML mapping")])
     try:
@@ -355,6 +430,16 @@ def load_config(path: Path) -> LoadedConfig:
     return LoadedConfig(name=name, path=path, config=config, content_hash=config_hash(config), field_lines=lines)
 
 
+#: What each name pattern means, said in words instead of as a regular expression.
+_PATTERN_MEANINGS = {
+    CONFIG_NAME_PATTERN.pattern: "a config name: letters, digits, '-', '_' and '.' (at most 63 characters)",
+    SCORER_NAME_PATTERN: "lowercase letters, digits and '_', starting with a letter (at most 63 characters)",
+    RUBRIC_NAME_PATTERN: "a file name in prompts/ without .md: letters, digits, '-', '_' and '.' (no '/')",
+    LABEL_PATTERN: "must not contain control or invisible formatting characters",
+    MODEL_ID_PATTERN: "a model id: no spaces or control characters, at most 256 characters",
+}
+
+
 def _problems_from_validation(exc: ValidationError, path: Path, lines: dict[FieldPath, int]) -> list[InputProblem]:
     problems = []
     for error in exc.errors():
@@ -364,6 +449,8 @@ def _problems_from_validation(exc: ValidationError, path: Path, lines: dict[Fiel
             message = "unknown field (check the spelling; see README 'Config format')"
         elif error["type"] == "literal_error":
             message = f"{message}, got {error.get('input')!r}"
+        elif error["type"] == "string_pattern_mismatch":
+            message = _PATTERN_MEANINGS.get(str(error.get("ctx", {}).get("pattern")), message)
         problems.append(InputProblem(path, line_for(lines, loc), format_field_path(loc) or None, message))
     return problems
 
@@ -385,8 +472,33 @@ def _internal_consistency(config: EvalConfig, path: Path, lines: dict[FieldPath,
         seen_scorers.setdefault(spec.key, index)
     dataset_names = [ref.name for ref in config.datasets]
     for index, ref in enumerate(config.datasets):
-        if dataset_names.index(ref.name) != index:
-            add(("datasets", index, "path"), f"dataset {ref.name!r} is listed twice")
+        first = dataset_names.index(ref.name)
+        if first == index:
+            continue
+        if PurePosixPath(config.datasets[first].path) == PurePosixPath(ref.path):
+            add(("datasets", index, "path"), f"dataset {ref.name!r} is listed twice (also datasets[{first}])")
+        else:
+            # Rows, scorers' `datasets:` and reports key examples by the file name without .jsonl.
+            add(
+                ("datasets", index, "path"),
+                f"dataset name {ref.name!r} (the file name without .jsonl) is also the name of "
+                f"datasets[{first}] ({config.datasets[first].path}); rename one of the files",
+            )
+    for index, spec in enumerate(config.scorers):
+        if spec.json_schema is not None:
+            found = json_schema_problem(spec.json_schema)
+            if found is not None:
+                where, message = found
+                add(("scorers", index, "json_schema", *where), message)
+    tokens_per_minute = config.runtime.tokens_per_minute
+    if tokens_per_minute is not None:
+        largest = max(model.max_tokens for model in config.all_models())
+        if tokens_per_minute < largest:
+            add(
+                ("runtime", "tokens_per_minute"),
+                f"{tokens_per_minute:g} is below a single call's max_tokens ({largest}): "
+                "each call would wait minutes for its tokens",
+            )
     for index, spec in enumerate(config.scorers):
         for position, dataset in enumerate(spec.datasets):
             if dataset not in dataset_names:

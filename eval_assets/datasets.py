@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,20 @@ from eval_assets.errors import InputProblem, InvalidInputError
 
 KNOWN_FIELDS = frozenset({"id", "input", "reference", "tags", "metadata"})
 CHAT_ROLES = frozenset({"system", "user", "assistant"})
+#: Dataset names (file names without .jsonl) key rows, scorers' ``datasets:`` and report links.
+DATASET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+#: One example a line: 8 MiB of text is far above any model's context window, so a longer line is a
+#: mistake (or a trap), refused before it is parsed.
+MAX_LINE_CHARS = 8 * 1024 * 1024
+#: Nesting of a line's JSON (chat inputs are 3 levels deep; metadata gets some room). Python's parser
+#: fails with a bare RecursionError near 1,000 levels, and every later stage walks the value again.
+MAX_JSON_DEPTH = 32
+MAX_ID_CHARS = 256
+MAX_TAG_CHARS = 100
+#: Control and format characters (C0, C1, zero-width, bidi overrides, line separators, BOM): invisible or
+#: terminal-controlling in an id or a tag, where nobody expects them.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,21 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def split_lines(text: str, *, keepends: bool = False) -> list[str]:
+    """Split on ``\\n`` only (a ``\\r`` before it is dropped unless ``keepends``).
+
+    ``str.splitlines`` also splits on U+2028, U+2029, U+0085 and form feeds, which JSON allows raw inside a
+    string: it would cut a valid line in two and shift every later line number.
+    """
+    parts = text.split("\n")
+    if keepends:
+        lines = [part + "\n" for part in parts[:-1]]
+        return [*lines, parts[-1]] if parts[-1] else lines
+    if parts[-1] == "":
+        parts.pop()
+    return [part.removesuffix("\r") for part in parts]
+
+
 def load_dataset(path: Path) -> Dataset:
     """Parse and validate a JSONL dataset, reporting every bad line at once.
 
@@ -96,6 +127,16 @@ def load_dataset(path: Path) -> Dataset:
     except OSError as exc:
         raise InvalidInputError([InputProblem(path, None, None, f"cannot read dataset: {exc}")]) from exc
     problems: list[InputProblem] = []
+    if not DATASET_NAME_PATTERN.match(path.stem):
+        problems.append(
+            InputProblem(
+                path,
+                None,
+                None,
+                "dataset file names may use letters, digits, '-', '_' and '.' (at most 100 characters); "
+                "the name without .jsonl identifies the dataset in configs, rows and reports",
+            )
+        )
     examples: list[Example] = []
     first_line_of_id: dict[str, int] = {}
     try:
@@ -103,7 +144,10 @@ def load_dataset(path: Path) -> Dataset:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidInputError([InputProblem(path, line, None, "not valid UTF-8")]) from exc
-    for number, line_text in enumerate(text.splitlines(), start=1):
+    for number, line_text in enumerate(split_lines(text), start=1):
+        if len(line_text) > MAX_LINE_CHARS:
+            problems.append(InputProblem(path, number, None, f"line is longer than {MAX_LINE_CHARS:,} characters"))
+            continue
         if not line_text.strip():
             continue
         example = _parse_line(line_text, path=path, line=number, problems=problems)
@@ -133,25 +177,43 @@ def _parse_line(text: str, *, path: Path, line: int, problems: list[InputProblem
         problems.append(InputProblem(path, line, field_name, message))
 
     try:
-        record = json.loads(text)
+        record = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         problem(None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        return None
+    except RecursionError:
+        problem(_field_too_deep(text), f"nested deeper than {MAX_JSON_DEPTH} levels")
+        return None
+    except ValueError as exc:  # NaN/Infinity, duplicate keys, integers of thousands of digits
+        problem(None, f"not valid JSON: {exc}")
         return None
     if not isinstance(record, dict):
         problem(None, f"each line must be a JSON object, got {type(record).__name__}")
         return None
     count_before = len(problems)
+    found = _unencodable(record)
+    if found is not None:
+        problem(*found)
+        return None
     for unknown in sorted(set(record) - KNOWN_FIELDS):
         problem(unknown, f"unknown field; allowed fields are {', '.join(sorted(KNOWN_FIELDS))}")
     example_id = record.get("id")
     if isinstance(example_id, bool) or not isinstance(example_id, str | int) or str(example_id).strip() == "":
         problem("id", "required: a non-empty string (or integer)")
+    else:
+        id_problem = _label_problem(str(example_id), MAX_ID_CHARS)
+        if id_problem:
+            problem("id", id_problem)
     prompt = _parse_input(record.get("input"), problem)
     references = _parse_reference(record.get("reference"), problem)
     tags = record.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(tag, str) and tag.strip() for tag in tags):
         problem("tags", "must be a list of non-empty strings")
         tags = []
+    for position, tag in enumerate(tags):
+        tag_problem = _label_problem(tag, MAX_TAG_CHARS)
+        if tag_problem:
+            problem(f"tags[{position}]", tag_problem)
     metadata = record.get("metadata", {})
     if not isinstance(metadata, dict):
         problem("metadata", "must be a JSON object")
@@ -166,6 +228,82 @@ def _parse_line(text: str, *, path: Path, line: int, problems: list[InputProblem
         line=line,
         metadata=metadata if isinstance(metadata, dict) else {},
     )
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, but they are not JSON and other tools reject them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json keeps the last of two equal keys without a word ({"input": "a", "input": "b"}).
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate key {duplicate!r}")
+    return record
+
+
+def _unencodable(record: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, message) for the first value no later stage could store or send, else None.
+
+    Lone surrogates (a JSON ``"\\ud800"`` escape) decode fine but fail when encoded for the warehouse or
+    a provider; over-deep nesting and numbers out of float range fail later too. Walked with a stack,
+    not recursion, whatever the depth.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, key, 1) for key, value in record.items()]
+    for key in record:
+        if _SURROGATE.search(key):
+            return "(field name)", "contains a lone surrogate escape (\\ud800-\\udfff), which is not text"
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return where.split("[")[0].split(".")[0], f"nested deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return where, "contains a lone surrogate escape (\\ud800-\\udfff), which is not text"
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return where, "number out of range"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _SURROGATE.search(key):
+                    return where, "a key contains a lone surrogate escape (\\ud800-\\udfff), which is not text"
+                stack.append((item, f"{where}.{key}", depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{index}]", depth + 1) for index, item in enumerate(value))
+    return None
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _field_too_deep(text: str) -> str | None:
+    """The top-level field whose value nests too deeply, found without parsing (the parser gave up)."""
+    depth, key = 0, None
+    for token in _JSON_TOKEN.finditer(text):
+        kind = token.group(0)[0]
+        if kind in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return key
+        elif kind in "]}":
+            depth -= 1
+        elif depth == 1:
+            # In valid JSON the last string at the top level before a nested value is that value's key.
+            key = token.group(0)[1:-1]
+    return key
+
+
+def _label_problem(text: str, max_chars: int) -> str | None:
+    if len(text) > max_chars:
+        return f"at most {max_chars} characters, got {len(text):,}"
+    if _UNPRINTABLE.search(text):
+        return "must not contain control or invisible formatting characters"
+    if text != text.strip():
+        return "must not start or end with whitespace"
+    return None
 
 
 def _parse_input(value: Any, problem: Any) -> str | tuple[dict[str, str], ...] | None:

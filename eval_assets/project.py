@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval_assets.config import SCORERS_NEEDING_REFERENCE, LoadedConfig, ScorerSpec, load_config
+from eval_assets.config import (
+    CONFIG_NAME_PATTERN,
+    SCORERS_NEEDING_REFERENCE,
+    LoadedConfig,
+    ScorerSpec,
+    load_config,
+)
 from eval_assets.datasets import Dataset, Example, load_dataset, select_examples
 from eval_assets.errors import InputProblem, InvalidInputError
 from eval_assets.rubrics import Rubric, load_rubric
+from eval_assets.scoring.patterns import PatternError, compile_pattern
+from eval_assets.yaml_lines import YamlSyntaxError, load_yaml_with_lines, read_yaml_text
 
 CONFIGS_DIR = "configs"
 DATASETS_DIR = "datasets"
@@ -37,14 +45,103 @@ class EvalPlan:
         return [s for s in self.config.config.scorers if not s.datasets or example.dataset in s.datasets]
 
 
+def _visible(folder: Path, pattern: str) -> list[Path]:
+    # Hidden files (editor locks such as .#nightly.yaml, ._ files from macOS) are never inputs.
+    return sorted(path for path in folder.glob(pattern) if not path.name.startswith("."))
+
+
 def config_names(data_dir: Path) -> list[str]:
-    """Names of the config files, cheap enough to run when Dagster loads the code location."""
-    return sorted(path.stem for path in (data_dir / CONFIGS_DIR).glob("*.yaml"))
+    """Names of the config files that can be partition keys, cheap enough for Dagster's code location load.
+
+    A file whose name is not a valid config name (``a|b.yaml``) is left out, so it cannot stop the
+    definitions (and every other config) from loading; ``validate`` reports it.
+    """
+    return [
+        path.stem
+        for path in _visible(data_dir / CONFIGS_DIR, "*.yaml")
+        if CONFIG_NAME_PATTERN.match(path.stem) and path.is_file()
+    ]
 
 
 def config_path(data_dir: Path, name: str) -> Path:
     """The file behind a config name."""
     return data_dir / CONFIGS_DIR / f"{name}.yaml"
+
+
+def inside_data_dir(data_dir: Path, path: Path) -> bool:
+    """Whether ``path``, symlinks resolved, is inside the data directory (whether or not it exists)."""
+    try:
+        return path.resolve().is_relative_to(data_dir.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+#: Said of a path that leaves the data directory, whatever is (or is not) there: nothing is read from it.
+OUTSIDE = "resolves outside the data directory (a symlink?); inputs must live inside it, nothing was read"
+
+
+def load_named_config(data_dir: Path, name: str) -> LoadedConfig:
+    """Load the config called ``name``, after checking the name and where its file really is.
+
+    Raises:
+        InvalidInputError: a bad or colliding name, a file outside the data directory, or a bad config.
+    """
+    folder = data_dir / CONFIGS_DIR
+    if not CONFIG_NAME_PATTERN.match(name):
+        raise InvalidInputError(
+            [
+                InputProblem(
+                    folder,
+                    None,
+                    None,
+                    f"{name!r} is not a config name: a config is a file {CONFIGS_DIR}/<name>.yaml, and names use "
+                    "letters, digits, '-', '_' and '.' (at most 63 characters, no '/')",
+                )
+            ]
+        )
+    path = config_path(data_dir, name)
+    known = config_names(data_dir)
+    if name not in known:  # exact: on a case-insensitive file system "GOOD" would open good.yaml
+        listed = ", ".join(known) or "none"
+        raise InvalidInputError([InputProblem(path, None, None, f"no such config (known configs: {listed})")])
+    if not inside_data_dir(data_dir, path):
+        raise InvalidInputError([InputProblem(path, None, None, OUTSIDE)])
+    twins = [other for other in known if other != name and other.casefold() == name.casefold()]
+    if twins:
+        # Runs folders and reports are named after configs: on macOS and Windows these are one folder.
+        raise InvalidInputError(
+            [
+                InputProblem(
+                    path,
+                    None,
+                    None,
+                    f"config name {name!r} differs from {', '.join(map(repr, twins))} only in case; "
+                    "rename one of them (their run folders would collide on case-insensitive file systems)",
+                )
+            ]
+        )
+    return load_config(path)
+
+
+def declared_schedule(data_dir: Path, name: str) -> object:
+    """The raw ``schedule`` value of a config, read without validating the rest (for the nightly schedule).
+
+    Returns:
+        The value, or None when the document is a mapping without one.
+
+    Raises:
+        InvalidInputError: the file cannot be read or parsed, or is not a mapping.
+    """
+    path = config_path(data_dir, name)
+    if not inside_data_dir(data_dir, path):
+        raise InvalidInputError([InputProblem(path, None, None, OUTSIDE)])
+    try:
+        data, _ = load_yaml_with_lines(read_yaml_text(path))
+    except (OSError, YamlSyntaxError) as exc:
+        raise InvalidInputError([InputProblem(path, None, None, f"cannot read config: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise InvalidInputError([InputProblem(path, 1, None, "a config must be a YAML mapping")])
+    return data.get("schedule")
 
 
 def load_plan(data_dir: Path, name: str) -> EvalPlan:
@@ -53,17 +150,18 @@ def load_plan(data_dir: Path, name: str) -> EvalPlan:
     Raises:
         InvalidInputError: every problem found, each naming its file, line and field.
     """
-    path = config_path(data_dir, name)
-    if not path.exists():
-        known = ", ".join(config_names(data_dir)) or "none"
-        raise InvalidInputError([InputProblem(path, None, None, f"no such config (known configs: {known})")])
-    loaded = load_config(path)
+    loaded = load_named_config(data_dir, name)
+    path = loaded.path
     config = loaded.config
     problems: list[InputProblem] = []
     datasets: dict[str, Dataset] = {}
     examples: list[Example] = []
     for index, ref in enumerate(config.datasets):
         dataset_path = data_dir / ref.path
+        if not inside_data_dir(data_dir, dataset_path):
+            where = loaded.line_of("datasets", index, "path")
+            problems.append(InputProblem(path, where, f"datasets[{index}].path", f"{ref.path!r} {OUTSIDE}"))
+            continue
         if not dataset_path.is_file():
             problems.append(
                 InputProblem(
@@ -128,11 +226,15 @@ def load_plan(data_dir: Path, name: str) -> EvalPlan:
 
 def _load_rubrics(data_dir: Path, loaded: LoadedConfig, problems: list[InputProblem]) -> dict[str, Rubric]:
     rubrics: dict[str, Rubric] = {}
-    available = sorted(p.stem for p in (data_dir / PROMPTS_DIR).glob("*.md"))
+    available = [p.stem for p in _visible(data_dir / PROMPTS_DIR, "*.md")]
     for index, spec in enumerate(loaded.config.scorers):
         if spec.rubric is None or spec.rubric in rubrics:
             continue
         rubric_path = data_dir / PROMPTS_DIR / f"{spec.rubric}.md"
+        if not inside_data_dir(data_dir, rubric_path):
+            where = loaded.line_of("scorers", index, "rubric")
+            problems.append(InputProblem(loaded.path, where, f"scorers[{index}].rubric", OUTSIDE))
+            continue
         if not rubric_path.is_file():
             problems.append(
                 InputProblem(
@@ -165,7 +267,11 @@ def _reference_problems(plan: EvalPlan) -> list[InputProblem]:
         if not _needs_reference(spec, plan.rubrics):
             continue
         for example in plan.examples:
-            if example.references or (spec.datasets and example.dataset not in spec.datasets):
+            if spec.datasets and example.dataset not in spec.datasets:
+                continue
+            if example.references:
+                if spec.scorer == "regex_match":
+                    problems.extend(_reference_pattern_problems(plan, example, spec.key))
                 continue
             problems.append(
                 InputProblem(
@@ -176,6 +282,20 @@ def _reference_problems(plan: EvalPlan) -> list[InputProblem]:
                     f"({loaded.path.name} line {loaded.line_of('scorers', index)}) needs one",
                 )
             )
+    return problems
+
+
+def _reference_pattern_problems(plan: EvalPlan, example: Example, scorer: str) -> list[InputProblem]:
+    # regex_match without `pattern` uses each reference as the pattern: refuse one RE2 cannot run now,
+    # not when the first paid answer is scored.
+    problems = []
+    for position, reference in enumerate(example.references):
+        try:
+            compile_pattern(reference)
+        except PatternError as exc:
+            field = "reference" if len(example.references) == 1 else f"reference[{position}]"
+            message = f"used as the pattern of scorer {scorer!r}, but {exc}"
+            problems.append(InputProblem(plan.datasets[example.dataset].path, example.line, field, message))
     return problems
 
 
@@ -211,18 +331,49 @@ def validate_data_dir(data_dir: Path, *, names: Iterable[str] | None = None) -> 
         except InvalidInputError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
     if names is None:
+        problems.extend(ignored_config_files(data_dir))
         # Files no config uses yet must still be valid: the next config to use them should not discover it.
-        for dataset_path in sorted((data_dir / DATASETS_DIR).glob("*.jsonl")):
-            _collect(lambda p=dataset_path: load_dataset(p), problems)
-        for rubric_path in sorted((data_dir / PROMPTS_DIR).glob("*.md")):
-            _collect(lambda p=rubric_path: load_rubric(p), problems)
+        for dataset_path in _visible(data_dir / DATASETS_DIR, "*.jsonl"):
+            _collect(data_dir, dataset_path, load_dataset, problems)
+        for rubric_path in _visible(data_dir / PROMPTS_DIR, "*.md"):
+            _collect(data_dir, rubric_path, load_rubric, problems)
     if problems:
         raise InvalidInputError(problems)
     return plans
 
 
-def _collect(load: object, problems: list[InputProblem]) -> None:
+def ignored_config_files(data_dir: Path) -> list[InputProblem]:
+    """Files in configs/ that are not loaded, each as a problem: bad names (no partition can hold them), ``.yml``."""
+    problems = []
+    for path in _visible(data_dir / CONFIGS_DIR, "*"):
+        if path.suffix == ".yaml" and not path.is_file():
+            problems.append(InputProblem(path, None, None, "not a regular file; this config is not loaded"))
+        elif path.suffix == ".yaml" and not CONFIG_NAME_PATTERN.match(path.stem):
+            problems.append(
+                InputProblem(
+                    path,
+                    None,
+                    None,
+                    "config file names may use letters, digits, '-', '_' and '.' (at most 63 characters); "
+                    "this file is not loaded",
+                )
+            )
+        elif path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml":
+            problems.append(InputProblem(path, None, None, "config files end in .yaml; this file is not loaded"))
+    return problems
+
+
+def _collect(data_dir: Path, path: Path, load: Callable[[Path], object], problems: list[InputProblem]) -> None:
+    found = None
+    if not inside_data_dir(data_dir, path):
+        found = InputProblem(path, None, None, OUTSIDE)
+    elif not path.is_file():  # a directory or a named pipe (reading one would wait forever)
+        found = InputProblem(path, None, None, "not a regular file; nothing was read")
+    if found is not None:
+        if found not in problems:
+            problems.append(found)
+        return
     try:
-        load()  # type: ignore[operator]
+        load(path)
     except InvalidInputError as exc:
         problems.extend(p for p in exc.problems if p not in problems)

@@ -15,17 +15,21 @@ is never expanded again.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from eval_assets.datasets import file_hash
+from eval_assets.datasets import file_hash, split_lines
 from eval_assets.errors import InputProblem, InvalidInputError
-from eval_assets.yaml_lines import YamlSyntaxError, load_yaml_with_lines
+from eval_assets.yaml_lines import MAX_FILE_BYTES, YamlSyntaxError, format_field_path, load_yaml_with_lines
 
 SLOT_PATTERN = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 KNOWN_SLOTS = frozenset({"input", "output", "reference"})
 FRONT_MATTER_FIELDS = frozenset({"scale", "requires_reference", "description"})
+#: A judge prompt is sent with every judged example; a megabyte is far above any real rubric.
+MAX_RUBRIC_BYTES = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,16 @@ class Rubric:
         return (score - self.scale_min) / (self.scale_max - self.scale_min)
 
 
+def _finite(value: Any) -> bool:
+    # .inf would make every normalized score 0, and an int too large for a float cannot be normalized.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def load_rubric(path: Path) -> Rubric:
     """Parse and validate a rubric file.
 
@@ -69,12 +83,19 @@ def load_rubric(path: Path) -> Rubric:
         InvalidInputError: naming the file, line and field at fault.
     """
     try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RUBRIC_BYTES + 1)
+    except OSError as exc:
         raise InvalidInputError([InputProblem(path, None, None, f"cannot read rubric: {exc}")]) from exc
+    if len(raw) > MAX_RUBRIC_BYTES:
+        raise InvalidInputError([InputProblem(path, None, None, f"rubric is larger than {MAX_RUBRIC_BYTES:,} bytes")])
+    try:
+        text = raw.decode("utf-8-sig")  # an editor's byte-order mark is not part of the '---' line
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInputError([InputProblem(path, line, None, "not valid UTF-8")]) from exc
     problems: list[InputProblem] = []
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     if not lines or lines[0].strip() != "---":
         raise InvalidInputError(
             [
@@ -90,11 +111,16 @@ def load_rubric(path: Path) -> Rubric:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
         raise InvalidInputError([InputProblem(path, 1, None, "front matter is not closed by a '---' line")]) from None
+    front_matter = "".join(lines[1:end])
+    if len(front_matter) > MAX_FILE_BYTES:
+        too_long = f"front matter is longer than {MAX_FILE_BYTES:,} characters"
+        raise InvalidInputError([InputProblem(path, 2, None, too_long)])
     try:
-        meta, field_lines = load_yaml_with_lines("".join(lines[1:end]), source=path)
+        meta, field_lines = load_yaml_with_lines(front_matter)
     except YamlSyntaxError as exc:
         line = exc.line + 1 if exc.line is not None else 1
-        raise InvalidInputError([InputProblem(path, line, None, str(exc))]) from exc
+        field = format_field_path(exc.field) if exc.field else None
+        raise InvalidInputError([InputProblem(path, line, field, str(exc))]) from exc
     meta = meta or {}
     if not isinstance(meta, dict):
         raise InvalidInputError([InputProblem(path, 2, None, "front matter must be a YAML mapping")])
@@ -112,21 +138,19 @@ def load_rubric(path: Path) -> Rubric:
             )
         )
     scale = meta.get("scale")
-    scale_ok = (
-        isinstance(scale, list)
-        and len(scale) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in scale)
-        and scale[0] < scale[1]
-    )
+    scale_ok = isinstance(scale, list) and len(scale) == 2 and all(_finite(v) for v in scale) and scale[0] < scale[1]
     if not scale_ok:
         problems.append(
             InputProblem(
                 path,
                 line_of("scale") if "scale" in meta else 1,
                 "scale",
-                "required: [lowest, highest] numbers, lowest < highest, e.g. [1, 5]",
+                "required: [lowest, highest] finite numbers, lowest < highest, e.g. [1, 5]",
             )
         )
+    description = meta.get("description", "")
+    if not isinstance(description, str):
+        problems.append(InputProblem(path, line_of("description"), "description", "must be a string"))
     requires_reference = meta.get("requires_reference", False)
     if not isinstance(requires_reference, bool):
         problems.append(
@@ -162,5 +186,5 @@ def load_rubric(path: Path) -> Rubric:
         scale_max=float(scale[1]),
         requires_reference=bool(requires_reference),
         content_hash=file_hash(raw),
-        description=str(meta.get("description", "")),
+        description=str(description),
     )

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -449,15 +450,26 @@ def resolve_baseline(
 def store_cached_responses(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Keep fresh answers so no later run pays for the same request again.
 
-    The newest answer wins: after a ``--no-cache`` rerun, the cache holds what the run stored in
-    ``responses``, so the next cached rerun reproduces it.
+    The newest answer wins, by ``created_at`` (a later row wins a tie), whatever order rows arrive in:
+    after a ``--no-cache`` rerun the cache holds what the run stored in ``responses``, so the next
+    cached rerun reproduces it, even when an older run's journal is settled after it.
     """
     if not rows:
         return
-    df = frame("response_cache", rows).unique(subset=["request_hash"], keep="last", maintain_order=True)
+    df = (
+        frame("response_cache", rows)
+        .with_row_index("arrival")
+        .sort("created_at", "arrival")
+        .unique(subset=["request_hash"], keep="last", maintain_order=True)
+        .drop("arrival")
+    )
+    updates = ", ".join(f"{c.name} = excluded.{c.name}" for c in TABLES["response_cache"] if c.name != "request_hash")
     conn.register("incoming_cache", df)
     try:
-        conn.execute("INSERT OR REPLACE INTO response_cache BY NAME SELECT * FROM incoming_cache")
+        conn.execute(
+            "INSERT INTO response_cache BY NAME SELECT * FROM incoming_cache ON CONFLICT (request_hash) "
+            f"DO UPDATE SET {updates} WHERE excluded.created_at >= response_cache.created_at"
+        )
     finally:
         conn.unregister("incoming_cache")
 
@@ -472,6 +484,87 @@ def lookup_cached_responses(conn: duckdb.DuckDBPyConnection, request_hashes: Seq
         return sql_frame(conn, "SELECT c.* FROM response_cache c JOIN wanted_hashes w USING (request_hash)")
     finally:
         conn.unregister("wanted_hashes")
+
+
+class DuckDBCacheStore:
+    """The response cache in a DuckDB warehouse file (implements ``eval_assets.llm.cache.CacheStore``).
+
+    Its answer journal lives beside the file (``warehouse.duckdb`` -> ``warehouse.journal/``). Connections
+    are opened per call and closed at once. ``store`` retries a locked file only briefly (``store_wait_s``):
+    the rows are safe in the journal, so waiting minutes for the lock buys nothing. ``lookup`` waits
+    longer (``lookup_wait_s``, as long as the Dagster DuckDB resource does): without it the stage cannot
+    know what is paid for already. It reads read-only when another process holds the file read-only (an
+    analyst's session).
+
+    Args:
+        database: Path of the DuckDB file.
+        store_wait_s: About how long ``store`` retries a locked file before giving up.
+        lookup_wait_s: About how long ``lookup`` retries a file locked by a writer before giving up.
+    """
+
+    def __init__(self, database: str | Path, *, store_wait_s: float = 1.5, lookup_wait_s: float = 100.0) -> None:
+        self.database = Path(database)
+        self.store_wait_s = store_wait_s
+        self.lookup_wait_s = lookup_wait_s
+        self._schema_ensured = False
+
+    @property
+    def journal_dir(self) -> Path:
+        """``<warehouse dir>/<warehouse name>.journal``."""
+        return self.database.with_name(f"{self.database.stem}.journal")
+
+    def lookup(self, request_hashes: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored rows for these hashes (raises if the file stays locked by a writer for ``lookup_wait_s``)."""
+        if not request_hashes:
+            return []
+        conn = self._connect(wait_s=self.lookup_wait_s, read_only_too=True)
+        try:
+            if not self._schema_ensured and not _has_table(conn, "response_cache"):
+                return []  # opened read-only on a warehouse that has never held answers
+            return lookup_cached_responses(conn, request_hashes).to_dicts()
+        finally:
+            conn.close()
+
+    def store(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Keep rows in one transaction; the newest ``created_at`` per request hash wins."""
+        if not rows:
+            return
+        conn = self._connect(wait_s=self.store_wait_s, read_only_too=False)
+        try:
+            store_cached_responses(conn, rows)
+        finally:
+            conn.close()
+
+    def _connect(self, *, wait_s: float, read_only_too: bool) -> duckdb.DuckDBPyConnection:
+        """A read-write connection (schema ensured), else, if allowed, a read-only one; retried until ``wait_s``."""
+        delay, waited = 0.05, 0.0
+        while True:
+            try:
+                conn = duckdb.connect(str(self.database))
+            except duckdb.IOException:
+                if read_only_too and self.database.exists():
+                    try:  # another process reads the file: so may we
+                        return duckdb.connect(str(self.database), read_only=True)
+                    except duckdb.IOException:
+                        pass  # a writer holds it: wait
+                if waited >= wait_s:
+                    raise
+                time.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 1.0)
+                continue
+            if not self._schema_ensured:
+                try:
+                    ensure_schema(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._schema_ensured = True
+            return conn
+
+
+def _has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(scalar(conn, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
 
 
 def previous_run_date(conn: duckdb.DuckDBPyConnection, config_name: str, before: dt.date) -> dt.date | None:

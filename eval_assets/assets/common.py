@@ -117,8 +117,11 @@ def require_same_inputs(conn: duckdb.DuckDBPyConnection, plan: EvalPlan, eval_da
 
 
 def require_api_keys(plan: EvalPlan, models: Sequence[ModelSpec]) -> None:
-    """Fail before any call when a model's key variable is unset (every call would fail as ``auth``)."""
-    from eval_assets.llm.routing import unset_key_variables
+    """Fail before any call when a model's key variable is unset (every call would fail as ``auth``).
+
+    Also logs, once per stage, which key variable goes to which host.
+    """
+    from eval_assets.llm.routing import key_route_lines, unset_key_variables
 
     missing = unset_key_variables(models)
     if missing:
@@ -126,3 +129,5 @@ def require_api_keys(plan: EvalPlan, models: Sequence[ModelSpec]) -> None:
             description=f"{plan.config.path}: API key variable(s) not set: {', '.join('$' + v for v in missing)}",
             allow_retries=False,
         )
+    for line in key_route_lines(models):
+        dg.get_dagster_logger().warning(f"{plan.config.path}: {line}")

@@ -9,15 +9,15 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from eval_assets.assets.common import float_metadata, open_warehouse
+from eval_assets.assets.common import float_metadata
 from eval_assets.config import EvalConfig
-from eval_assets.llm.cached_replay import replay_with_cache
+from eval_assets.llm.cached_replay import ReplaySettings, replay_with_cache
 from eval_assets.llm.calls import CallOutcome, ModelCall
 from eval_assets.llm.guards import SKIPPED_BUDGET, BudgetGuard, RunGuard
 from eval_assets.llm.pricing import WorstCaseEstimator
 from eval_assets.llm.progress import ReplayProgress
-from eval_assets.llm.retry import RetryPolicy
 from eval_assets.resources import LLMClient
+from eval_assets.warehouse import DuckDBCacheStore
 
 BUDGET_RESPECTED = "budget_respected"
 
@@ -80,21 +80,21 @@ def replay_stage(
         replay_with_cache(
             calls,
             llm.provider,
-            connect=lambda: open_warehouse(warehouse),
-            use_cache=runtime.cache and use_cache,
-            concurrency=runtime.concurrency,
-            timeout_s=runtime.timeout_s,
-            policy=RetryPolicy(max_retries=runtime.max_retries, deadline_s=runtime.max_retry_time_s),
+            DuckDBCacheStore(warehouse.database),
+            ReplaySettings.from_runtime(runtime, use_cache=use_cache),
             progress=ReplayProgress(label, len(calls), report=context.log.info, interval_s=llm.progress_interval_s),
             guard=guard,
-            requests_per_minute=runtime.requests_per_minute,
-            tokens_per_minute=runtime.tokens_per_minute,
             before_calls=announce,
-            batch=runtime.batch,
         )
         if calls
         else []
     )
+    if guard.config_errors.reason is not None:
+        # A wrong key, endpoint or model fails every call alike: stop the run with what to fix, not an "outage".
+        raise dg.Failure(
+            description=f"{label}: {guard.config_errors.reason} (answers received before the stop are cached)",
+            allow_retries=False,
+        )
     return StageReplay(outcomes, guard)
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, Self
 from eval_assets.config import ModelSpec
 from eval_assets.llm.calls import CallOutcome, ModelCall
 from eval_assets.llm.litellm_provider import MissingApiKeyError, import_litellm
+from eval_assets.llm.redaction import redact, remember_key_variable
 from eval_assets.llm.routing import OPENAI_API_BASE, required_key_env  # one home for endpoint and key rule
 
 if TYPE_CHECKING:
@@ -140,17 +141,21 @@ async def run_batch(
     poll_interval_s: float,
     max_wait_s: float,
     on_status: Callable[[str], None] | None = None,
+    on_submit: Callable[[BatchJob], None] | None = None,
+    resume: BatchJob | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[CallOutcome]:
-    """Send ``calls`` as one batch, wait for it, and return one outcome per call, in call order.
+    """Send ``calls`` as one batch (or resume one), wait for it, and return one outcome per call, in call order.
 
     Identical requests are sent once; the copies get the same answer with ``cached=True`` and
     ``attempts=0``, as in ``replay_with_cache``. A call without an answer ends as an error outcome:
     ``timeout`` (we cancelled the batch after ``max_wait_s``), ``batch_expired``,
     ``batch_failed``, ``batch_cancelled``, ``missing_from_batch``, or the kind of its error line
     (``rate_limit``, ``server_error``, ``bad_request``...). If waiting is interrupted (an exception or a
-    cancelled task), the batch is cancelled so nobody pays for answers that will never be read.
+    cancelled task), the batch is cancelled so nobody pays for answers that will never be read, unless
+    it is recorded (``on_submit`` or ``resume``) and the interruption is an error (a failed poll or
+    fetch): then it keeps running, and the next run resumes it instead of paying for a new one.
 
     Args:
         calls: The calls; the client may require them to share one model and endpoint.
@@ -159,6 +164,11 @@ async def run_batch(
         max_wait_s: Cancel the batch once this many seconds have passed since it was submitted.
         on_status: Receives a line whenever the batch's state or counts change, e.g.
             ``batch b_123: in_progress 120/500 done``.
+        on_submit: Called with the job as soon as the submission returns, before any wait (to record it
+            durably: a run killed while waiting can then resume the batch).
+        resume: A batch submitted earlier (by a run that was killed or failed to fetch it): poll and
+            fetch it instead of submitting. ``calls`` must be among its requests; its other lines are
+            ignored. ``max_wait_s`` then counts from now.
         sleep: Awaited between polls (tests pass a fake that advances ``clock``).
         clock: Monotonic seconds.
 
@@ -172,9 +182,19 @@ async def run_batch(
     unique: dict[str, ModelCall] = {}
     for call in calls:
         unique.setdefault(call.request_hash, call)
-    job = await client.submit(list(unique.values()))
-    report(f"batch {job.batch_id}: submitted {len(unique)} requests for {len(calls)} calls")
-    status, timed_out = await _wait(job, client, poll_interval_s, max_wait_s, report, sleep, clock)
+    if resume is None:
+        job = await client.submit(list(unique.values()))
+        if on_submit is not None:
+            on_submit(job)
+        report(f"batch {job.batch_id}: submitted {len(unique)} requests for {len(calls)} calls")
+    else:
+        job = resume
+        strangers = set(unique) - set(job.custom_ids)
+        if strangers:
+            raise ValueError(f"batch {job.batch_id} does not carry {len(strangers)} of the calls to resume")
+        report(f"batch {job.batch_id}: resuming it for {len(unique)} of its {len(job.custom_ids)} requests")
+    recorded = on_submit is not None or resume is not None
+    status, timed_out = await _wait(job, client, poll_interval_s, max_wait_s, report, sleep, clock, recorded)
 
     lines: dict[str, dict[str, Any]] = {}
     if status.output_file_id or status.error_file_id:
@@ -202,8 +222,12 @@ async def _wait(
     report: Callable[[str], None],
     sleep: Callable[[float], Awaitable[None]],
     clock: Callable[[], float],
+    recorded: bool = False,
 ) -> tuple[BatchStatus, bool]:
-    """Poll until the batch ends or the deadline passes (then cancel); return its state and whether we timed out."""
+    """Poll until the batch ends or the deadline passes (then cancel); return its state and whether we timed out.
+
+    An interruption cancels the batch, except a failed poll of a recorded batch: a later run resumes it.
+    """
     started = clock()
     last_line = ""
     try:
@@ -219,6 +243,10 @@ async def _wait(
             if elapsed >= max_wait_s:
                 break
             await sleep(min(poll_interval_s, max_wait_s - elapsed))
+    except Exception:
+        if not recorded:
+            await _cancel_quietly(job, client, report)
+        raise
     except BaseException:
         await _cancel_quietly(job, client, report)
         raise
@@ -232,7 +260,7 @@ async def _cancel_quietly(job: BatchJob, client: BatchClient, report: Callable[[
     try:
         return await client.cancel(job)
     except Exception as exc:  # already finished, or the provider is unreachable: nothing more we can do
-        report(f"batch {job.batch_id}: cancel failed: {type(exc).__name__}: {exc}")
+        report(redact(f"batch {job.batch_id}: cancel failed: {type(exc).__name__}: {exc}"))
         return None
 
 
@@ -253,12 +281,13 @@ def outcome_from_line(call: ModelCall, line: dict[str, Any], prices: _BatchPrice
     error = line.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
     code = error.get("code") if isinstance(error, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
+    text = message or f"batch line answered HTTP {status_code}"
     return CallOutcome(
         call=call,
         text=None,
         attempts=1,
         error_type=error_kind(status_code if isinstance(status_code, int) else None, code),
-        error_message=(message or f"batch line answered HTTP {status_code}")[:2000],
+        error_message=redact(text, names=[call.model.api_key_env])[:2000],
     )
 
 
@@ -352,7 +381,7 @@ def _missing_message(kind: str, job: BatchJob, status: BatchStatus, max_wait_s: 
     messages = {
         "timeout": f"{batch} did not finish within {max_wait_s:g}s and was cancelled",
         "batch_expired": f"{batch} expired before this request ran",
-        "batch_failed": f"{batch} failed: {'; '.join(status.errors) or 'no reason given'}",
+        "batch_failed": redact(f"{batch} failed: {'; '.join(status.errors) or 'no reason given'}"),
         "batch_cancelled": f"{batch} was cancelled before this request ran",
         "missing_from_batch": f"{batch} completed without a result line for this request",
     }
@@ -393,6 +422,8 @@ class OpenAIBatchClient:
         import openai
 
         variable = required_key_env(self.model)
+        if variable:
+            remember_key_variable(variable)  # its value is redacted from every message from now on
         api_key = os.environ.get(variable) if variable else None
         if variable and not api_key:
             raise MissingApiKeyError(f"model {self.model.id!r} reads its API key from ${variable}, which is not set")

@@ -1,4 +1,10 @@
-"""The replay engine: bounded concurrency, retries with backoff, outcomes streamed to a sink as they arrive."""
+"""The replay engine: bounded concurrency, retries with backoff, outcomes streamed to a sink as they arrive.
+
+Every error message an outcome carries goes through :func:`redaction.redact` here, the one place provider
+text becomes a stored message (``responses.error_message``, ``judge_verdicts.error``, logs, alerts).
+When the guard stops the run (circuit open, configuration error), calls waiting to retry are woken at once
+and end with their last error instead of finishing their sleep.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,11 @@ from eval_assets.llm.calls import CallOutcome, ModelCall, ProviderReply, estimat
 from eval_assets.llm.guards import RunGuard
 from eval_assets.llm.progress import ReplayProgress
 from eval_assets.llm.ratelimit import TokenBucket
+from eval_assets.llm.redaction import redact
 from eval_assets.llm.retry import ProviderError, RetryPolicy
+
+#: Longest error message kept on an outcome.
+MAX_ERROR_MESSAGE = 2000
 
 
 class Provider(Protocol):
@@ -52,9 +62,8 @@ async def replay(
     rng = random.Random(seed)
     request_bucket = TokenBucket(requests_per_minute, clock=clock, sleep=sleep) if requests_per_minute else None
     token_bucket = TokenBucket(tokens_per_minute, clock=clock, sleep=sleep) if tokens_per_minute else None
-
-    def breaker_open() -> bool:
-        return guard is not None and guard.breaker.open
+    # Set when the guard stops the run: wakes every call sleeping before a retry.
+    stopped = asyncio.Event()
 
     async def pace(call: ModelCall) -> None:
         # Taken before every attempt, retries included: a 429 storm is exactly when the limits matter.
@@ -77,11 +86,13 @@ async def replay(
                     rng=rng,
                     sleep=sleep,
                     clock=clock,
-                    give_up=breaker_open,
+                    stopped=stopped,
                     before_attempt=pace,
                 )
                 if guard is not None:
                     guard.finished(outcome)
+                    if guard.stopped:
+                        stopped.set()
         if on_outcome is not None:
             on_outcome(outcome)
         if progress is not None:
@@ -106,7 +117,7 @@ async def _call_with_retries(
     rng: random.Random,
     sleep: Callable[[float], Awaitable[None]],
     clock: Callable[[], float],
-    give_up: Callable[[], bool],
+    stopped: asyncio.Event,
     before_attempt: Callable[[ModelCall], Awaitable[None]],
 ) -> CallOutcome:
     first_attempt = clock()
@@ -118,20 +129,21 @@ async def _call_with_retries(
         try:
             reply = await provider.complete(call.model, call.messages, timeout_s=timeout_s)
         except ProviderError as error:
-            delay = policy.delay(attempts, retry_after_s=error.retry_after_s, rng=rng)
-            elapsed = clock() - first_attempt
-            # Once the circuit is open, retrying only prolongs an outage: record the failure and stop.
-            if not give_up() and policy.should_retry(
-                error, retries_done=attempts - 1, elapsed_s=elapsed, next_delay_s=delay
+            decision = policy.decide(error, retries_done=attempts - 1, elapsed_s=clock() - first_attempt, rng=rng)
+            # Once the run is stopped (circuit open, configuration error), retrying only prolongs it.
+            if (
+                decision.delay_s is not None
+                and not stopped.is_set()
+                and await _sleep_unless_stopped(decision.delay_s, sleep, stopped)
             ):
-                await sleep(delay)
                 continue
+            message = str(error) + (f"; {decision.note}" if decision.note else "")
             return CallOutcome(
                 call=call,
                 text=None,
                 attempts=attempts,
                 error_type=error.kind,
-                error_message=str(error)[:2000],
+                error_message=redact(message, names=[call.model.api_key_env])[:MAX_ERROR_MESSAGE],
             )
         return CallOutcome(
             call=call,
@@ -144,3 +156,17 @@ async def _call_with_retries(
             latency_ms=(clock() - started) * 1000,
             attempts=attempts,
         )
+
+
+async def _sleep_unless_stopped(
+    seconds: float, sleep: Callable[[float], Awaitable[None]], stopped: asyncio.Event
+) -> bool:
+    """Sleep ``seconds``; return False as soon as ``stopped`` is set instead (the call then ends)."""
+    napping = asyncio.ensure_future(sleep(seconds))
+    waking = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait((napping, waking), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (napping, waking):
+            task.cancel()
+    return not stopped.is_set()

@@ -6,13 +6,18 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from eval_assets.config import ModelSpec
 from eval_assets.llm.calls import CallOutcome, ModelCall
 
 SKIPPED_BUDGET = "skipped_budget"
 SKIPPED_CIRCUIT_OPEN = "skipped_circuit_open"
-SKIPPED_KINDS = frozenset({SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN})
+SKIPPED_CONFIG_ERROR = "skipped_config_error"
+SKIPPED_KINDS = frozenset({SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN, SKIPPED_CONFIG_ERROR})
 #: Failures that belong to one example (its prompt), not to the provider: they never open the circuit.
 EXAMPLE_SPECIFIC_KINDS = frozenset({"bad_request", "context_window", "content_filter"})
+#: Failures that say the configuration is wrong (key, endpoint, model name), so every other call will fail
+#: the same way: the first one stops the run (see ConfigErrorStop), instead of an "outage" and a rerun.
+CONFIG_ERROR_KINDS = frozenset({"auth", "not_found", "redirect"})
 
 CostEstimator = Callable[[ModelCall], "tuple[float | None, int]"]
 
@@ -136,15 +141,100 @@ class CircuitBreaker:
         return self.reason is not None
 
 
+_FIXES = {
+    "auth": "the key was refused: check the variable {variable} holds a valid key for {endpoint} (model.api_key_env "
+    "in the config names the variable), then rerun",
+    "not_found": "the endpoint or model does not exist: check model.id and model.api_base in the config, then rerun",
+    "redirect": "the endpoint redirects elsewhere, and credentials are never sent to another address: set "
+    "model.api_base to the final URL if you trust it, then rerun",
+    "bad_request": "every call was refused the same way: a parameter the model does not accept? check model.id and "
+    "the sampling parameters (temperature, max_tokens, seed) in the config, then rerun",
+}
+_NO_KEY_FIX = (
+    "{endpoint} refused the call and the config names no key variable (sent: {variable}): set model.api_key_env "
+    "to the variable holding a valid key, then rerun"
+)
+
+
+def _routing_key_hint(model: ModelSpec) -> tuple[str, str]:
+    # Imported here: routing imports the engine, which imports this module.
+    from eval_assets.llm.routing import key_destination
+
+    return key_destination(model)
+
+
+@dataclass
+class ConfigErrorStop:
+    """Stops the run at the first error that every other call would repeat, naming what to fix.
+
+    * ``auth`` (401/403), ``not_found`` (404) and ``redirect``: the key, endpoint or model name is wrong, so
+      the first one stops the run.
+    * ``bad_request`` is normally one example's problem (its prompt), but when ``same_bad_requests`` calls
+      of one model have failed with the same message and none of that model's calls has succeeded yet,
+      it is the request's parameters, not the prompts.
+
+    Attributes:
+        same_bad_requests: Identical bad-request failures, with no success, that stop the run.
+        key_hint: The key variable and endpoint of a model, for the message (routing knows them).
+        reason: Set once stopped: the provider's (redacted) message and what to fix.
+    """
+
+    same_bad_requests: int = 3
+    key_hint: Callable[[ModelSpec], tuple[str, str]] = _routing_key_hint
+    reason: str | None = None
+    _answered: set[tuple[str, str | None]] = field(default_factory=set)
+    _bad_requests: dict[tuple[str, str | None, str], int] = field(default_factory=dict)
+
+    def record(self, outcome: CallOutcome) -> None:
+        """Look at a finished call; set ``reason`` when it proves the configuration wrong."""
+        model = outcome.call.model
+        endpoint = (model.id, model.api_base)
+        if outcome.ok:
+            self._answered.add(endpoint)
+            return
+        if self.reason is not None or outcome.cached:
+            return
+        kind = outcome.error_type
+        if kind is None:
+            return
+        if kind == "bad_request":
+            if endpoint in self._answered:
+                return  # the model accepted other requests: this one's prompt is the problem
+            key = (*endpoint, outcome.error_message or "")
+            self._bad_requests[key] = seen = self._bad_requests.get(key, 0) + 1
+            if seen < self.same_bad_requests:
+                return
+        elif kind not in CONFIG_ERROR_KINDS:
+            return
+        variable, where = self.key_hint(model)
+        # No key variable at all: the endpoint wants a key the config does not name.
+        no_key = kind == "auth" and not variable.startswith("$")
+        fix = (_NO_KEY_FIX if no_key else _FIXES[kind]).format(variable=variable, endpoint=where)
+        self.reason = f"stopped at once: {kind} error from {model.id}: {outcome.error_message}. Fix: {fix}"
+
+    @property
+    def stopped(self) -> bool:
+        """Whether launching should stop."""
+        return self.reason is not None
+
+
 @dataclass
 class RunGuard:
     """Everything that may stop a replay from launching more calls."""
 
     budget: BudgetGuard | None = None
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    config_errors: ConfigErrorStop = field(default_factory=ConfigErrorStop)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether no more calls may be launched or retried (circuit open or a configuration error)."""
+        return self.config_errors.stopped or self.breaker.open
 
     def admit(self, call: ModelCall) -> tuple[str, str] | None:
         """None to launch the call, else (error kind, reason) to record it as skipped."""
+        if self.config_errors.reason is not None:
+            return SKIPPED_CONFIG_ERROR, self.config_errors.reason
         if self.breaker.open:
             return SKIPPED_CIRCUIT_OPEN, self.breaker.reason or "circuit open"
         if self.budget is not None:
@@ -157,4 +247,5 @@ class RunGuard:
         """Account for a finished (not skipped) call."""
         if self.budget is not None:
             self.budget.settle(outcome)
+        self.config_errors.record(outcome)
         self.breaker.record(outcome)

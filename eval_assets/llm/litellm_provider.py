@@ -2,17 +2,29 @@
 
 litellm's own retries are turned off (``num_retries=0``, ``max_retries=0``): the engine retries with
 one policy for every provider and counts every attempt.
+
+Keys: a spec's ``api_key_env`` is read at call time and passed explicitly. A custom ``api_base`` whose spec
+names no ``api_key_env`` gets :data:`NO_KEY_PLACEHOLDER`, never nothing: litellm would otherwise fill in the
+ambient provider variable (``$ANTHROPIC_API_KEY``, ``$GROQ_API_KEY``...) and send it to that host (an empty
+string does not help: litellm treats it as missing). Responses pass through ``litellm_transport``'s guard
+(no credentials across origins, bounded bodies), installed when litellm is imported here.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from eval_assets.config import ModelSpec
+from eval_assets.llm.bodies import ResponseTooLargeError
 from eval_assets.llm.calls import ProviderReply
+from eval_assets.llm.redaction import redact, remember_key_variable
 from eval_assets.llm.retry import ProviderError, parse_retry_after
+
+#: The ``api_key`` litellm gets for a custom ``api_base`` whose spec names no ``api_key_env``: not a secret,
+#: and not empty (litellm replaces an empty key with the ambient provider variable).
+NO_KEY_PLACEHOLDER: Final = "no-key-configured"
 
 
 class MissingApiKeyError(RuntimeError):
@@ -24,7 +36,10 @@ def import_litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
+    from eval_assets.llm.litellm_transport import install
+
     litellm.telemetry = False
+    install()
     return litellm
 
 
@@ -32,6 +47,7 @@ def resolve_api_key(model: ModelSpec) -> str | None:
     """The API key from the environment variable the config names, read at call time, never stored."""
     if model.api_key_env is None:
         return None
+    remember_key_variable(model.api_key_env)  # its value is redacted from every message from now on
     value = os.environ.get(model.api_key_env)
     if not value:
         raise MissingApiKeyError(f"model {model.id!r} reads its API key from ${model.api_key_env}, which is not set")
@@ -65,16 +81,15 @@ class LiteLLMProvider:
         api_key = resolve_api_key(model)
         if api_key:
             kwargs["api_key"] = api_key
+        elif model.api_base:
+            kwargs["api_key"] = NO_KEY_PLACEHOLDER  # never the ambient provider key (see the module docstring)
         try:
             response = await litellm.acompletion(**kwargs)
         except Exception as exc:
             error = classify_exception(exc, litellm)
-            if api_key and api_key in str(error):
-                # Provider error bodies sometimes echo the key; it must not reach the warehouse or alerts.
-                error = ProviderError(
-                    error.kind, str(error).replace(api_key, "[redacted]"), retry_after_s=error.retry_after_s
-                )
-            raise error from exc
+            # Provider error bodies sometimes echo the key; it must not reach the warehouse, logs or alerts.
+            message = redact(str(error), names=[model.api_key_env])
+            raise ProviderError(error.kind, message, retry_after_s=error.retry_after_s) from exc
         return reply_from_response(response, litellm, requested_model=model.id)
 
 
@@ -116,6 +131,9 @@ def classify_exception(exc: Exception, litellm: Any) -> ProviderError:
         return exc
     if isinstance(exc, MissingApiKeyError):
         return ProviderError("auth", str(exc))
+    guarded = _guard_error(exc)
+    if guarded is not None:
+        return guarded
     checks: list[tuple[str, str]] = [
         ("ContextWindowExceededError", "context_window"),
         ("ContentPolicyViolationError", "content_filter"),
@@ -151,3 +169,30 @@ def classify_exception(exc: Exception, litellm: Any) -> ProviderError:
     if retry_after is None:
         retry_after = parse_retry_after(getattr(exc, "litellm_response_headers", None))
     return ProviderError(kind, f"{type(exc).__name__}: {exc}", retry_after_s=retry_after)
+
+
+def _guard_error(exc: BaseException) -> ProviderError | None:
+    """The error of a response ``litellm_transport`` refused (too large, cross-origin redirect), if ``exc`` is one.
+
+    litellm wraps what the transport raised or returned (a 3xx comes back as an ``APIConnectionError`` with
+    status 500, a too-large body as an ``InternalServerError``), so look down the exception's chain.
+    """
+    from eval_assets.llm.litellm_transport import REFUSED_REDIRECT_HEADER
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ResponseTooLargeError):
+            return ProviderError("response_too_large", str(current))
+        response = getattr(current, "response", None)
+        headers = getattr(response, "headers", None)
+        target = headers.get(REFUSED_REDIRECT_HEADER) if headers is not None else None
+        if isinstance(target, str):
+            status = getattr(response, "status_code", "3xx")
+            return ProviderError(
+                "redirect",
+                f"HTTP {status} redirect to {target} refused: credentials are never sent to another origin",
+            )
+        current = current.__cause__ or current.__context__
+    return None

@@ -15,10 +15,16 @@ Bypassing litellm's request path means this module owns what litellm did for the
 * prices from litellm's local price map (``litellm.cost_per_token``), looked up by the configured model id;
 * per-model parameter differences: reasoning families take ``max_completion_tokens`` (see
   :func:`token_limit_field`);
-* ``HTTP(S)_PROXY`` / ``NO_PROXY`` from the environment, read once per endpoint (litellm honours them too).
+* ``HTTP(S)_PROXY`` / ``NO_PROXY`` from the environment, read once per endpoint (litellm honours them too);
+* bounded bodies: at most ``max_body_bytes`` decoded (16 MiB by default), gzip/deflate decompressed as the
+  body streams in (``bodies.BoundedBody``, so a gzip bomb stops at the cap), else the call fails as
+  ``response_too_large`` (permanent: no real completion is that big);
+* no redirects: a 3xx is never followed (the ``Authorization`` header must not travel to wherever a
+  server points) and fails the call as ``redirect``, naming the target.
 
-The API key is read from ``model.api_key_env`` at call time and sent only as a header; error messages are
-scrubbed of it before they can reach an outcome, a log or the warehouse.
+The API key is read from ``model.api_key_env`` at call time and sent only as a header, to ``api_base``
+only; error messages go through ``redaction.redact`` before they can reach an outcome, a log or the
+warehouse.
 """
 
 from __future__ import annotations
@@ -36,8 +42,17 @@ import aiohttp
 import orjson
 
 from eval_assets.config import ModelSpec
+from eval_assets.llm.bodies import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_BODY_BYTES,
+    BoundedBody,
+    ResponseTooLargeError,
+    UndecodableBodyError,
+    too_large_message,
+)
 from eval_assets.llm.calls import ProviderReply
 from eval_assets.llm.litellm_provider import MissingApiKeyError, import_litellm, resolve_api_key
+from eval_assets.llm.redaction import redact
 from eval_assets.llm.retry import ProviderError, parse_retry_after
 
 #: Bare model names (provider prefix removed) that reject ``max_tokens`` and want ``max_completion_tokens``:
@@ -58,8 +73,6 @@ _CONTEXT_WINDOW_PHRASES: Final = (
     "reduce the length of the messages",
 )
 _CONTENT_FILTER_CODES: Final = frozenset({"content_filter", "content_policy_violation"})
-#: Anything that looks like an OpenAI-style secret key, masked in error text even when it is not ours.
-_KEY_PATTERN: Final = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{6,}")
 _MAX_ERROR_TEXT: Final = 500
 
 
@@ -219,11 +232,16 @@ def error_from_response(
 
     429 -> ``rate_limit`` with the server's Retry-After; 408, 409 and 5xx -> ``server_error`` (retryable);
     400/413 naming the context length -> ``context_window``; 400 naming a content policy -> ``content_filter``;
-    other 400, 413 and 422 -> ``bad_request``; 401/403 -> ``auth``; 404 -> ``not_found``; anything else
-    (a redirect, an unexpected 2xx/4xx) -> ``error``, which is permanent.
+    other 400, 413 and 422 -> ``bad_request``; 401/403 -> ``auth``; 404 -> ``not_found``; 3xx -> ``redirect``
+    (never followed: credentials stay at ``api_base``); anything else (an unexpected 2xx/4xx) -> ``error``,
+    which is permanent.
     """
+    if 300 <= status < 400:
+        target = headers.get("Location") or headers.get("location") or "nowhere (no Location header)"
+        message = f"HTTP {status} redirect to {target} not followed: credentials go to the configured api_base only"
+        return ProviderError("redirect", redact(message)[:_MAX_ERROR_TEXT])
     error = _error_member(raw)
-    detail = _error_text(error) or _redact(raw[:_MAX_ERROR_TEXT].decode("utf-8", "replace").strip(), secret)
+    detail = _error_text(error) or raw[:_MAX_ERROR_TEXT].decode("utf-8", "replace").strip()
     code = error.get("code") if isinstance(error, dict) else None
     code = code.lower() if isinstance(code, str) else None
     message = _redact(f"HTTP {status}{': ' + detail if detail else ''}", secret)
@@ -255,6 +273,7 @@ class OpenAICompatProvider:
         default_api_base: Endpoint for models whose spec has no ``api_base`` (None: such a model is a
             ``bad_request``).
         pricing: Where prices come from (default: litellm's local price map).
+        max_body_bytes: Largest decoded response body accepted (see ``bodies``).
 
     The session is created lazily inside the running loop. Close it with ``await provider.aclose()`` (or
     ``async with provider:``) in that loop. A session the caller never closes is closed when its loop is
@@ -264,11 +283,17 @@ class OpenAICompatProvider:
     """
 
     def __init__(
-        self, *, max_connections: int = 1024, default_api_base: str | None = None, pricing: Pricing | None = None
+        self,
+        *,
+        max_connections: int = 1024,
+        default_api_base: str | None = None,
+        pricing: Pricing | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"max_connections must be >= 1, got {max_connections}")
         self._max_connections = max_connections
+        self._max_body_bytes = max_body_bytes
         self._default_api_base = default_api_base
         self._pricing = pricing if pricing is not None else LitellmPricing()
         self._sessions: dict[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, asyncio.Task[None]]] = {}
@@ -287,7 +312,8 @@ class OpenAICompatProvider:
         if not api_base:
             raise ProviderError("bad_request", f"model {model.id!r} has no api_base")
         url = f"{api_base.rstrip('/')}/chat/completions"
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        # Only codings BoundedBody decodes with a bound (aiohttp would also offer br/zstd when installed).
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         payload = orjson.dumps(request_body(model, messages))
@@ -301,7 +327,7 @@ class OpenAICompatProvider:
                 proxy=self._proxy(api_base),
                 allow_redirects=False,
             ) as response:
-                raw = await response.read()
+                raw = await read_bounded(response, self._max_body_bytes)
                 status = response.status
                 response_headers = response.headers
         except TimeoutError as exc:  # aiohttp's total timeout; its socket timeouts subclass it too
@@ -309,6 +335,10 @@ class OpenAICompatProvider:
         except (aiohttp.ClientError, OSError) as exc:  # refused, reset, disconnected, truncated body
             detail = _redact(f"{type(exc).__name__}: {exc}", api_key)
             raise ProviderError("connection", f"{url}: {detail}"[:_MAX_ERROR_TEXT]) from exc
+        except ResponseTooLargeError as exc:
+            raise ProviderError("response_too_large", f"{url}: {exc}") from exc
+        except UndecodableBodyError as exc:
+            raise ProviderError("malformed_response", f"{url}: {exc}") from exc
         if status != 200:
             raise error_from_response(status, response_headers, raw, secret=api_key)
         return reply_from_body(raw, model_id=model.id, pricing=self._pricing)
@@ -340,6 +370,7 @@ class OpenAICompatProvider:
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, ttl_dns_cache=300),
             cookie_jar=aiohttp.DummyCookieJar(),  # an API client has no use for cookies
+            auto_decompress=False,  # read_bounded decompresses, with a bound
         )
         guard = loop.create_task(self._close_at_loop_shutdown(loop, session), name="openai-compat-session-guard")
         self._sessions[loop] = (session, guard)
@@ -365,6 +396,25 @@ class OpenAICompatProvider:
         if api_base not in self._proxies:
             self._proxies[api_base] = _env_proxy(api_base)
         return self._proxies[api_base]
+
+
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The decoded body of ``response``, refusing more than ``limit`` bytes (see ``bodies``).
+
+    Raises:
+        ResponseTooLargeError: when the body (as declared, or as decoded so far) passes ``limit``.
+        UndecodableBodyError: for an unknown Content-Encoding or a corrupt compressed stream.
+    """
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        raise ResponseTooLargeError(too_large_message(limit, declared=declared))
+    coding = response.headers.get("Content-Encoding")
+    if declared is not None and (not coding or coding.strip().lower() == "identity"):
+        return await response.read()  # the common case: an uncompressed body of known, acceptable size
+    body = BoundedBody(coding, limit=limit)
+    async for chunk in response.content.iter_any():
+        body.feed(chunk)
+    return body.finish()
 
 
 def _env_proxy(url: str) -> str | None:
@@ -409,5 +459,5 @@ def _error_text(error: object) -> str:
 
 def _redact(text: str, secret: str | None) -> str:
     if secret:
-        text = text.replace(secret, "[redacted]")
-    return _KEY_PATTERN.sub("sk-[redacted]", text)
+        text = text.replace(secret, "[redacted]")  # the key we sent, whatever variable it came from
+    return redact(text)

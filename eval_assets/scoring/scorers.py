@@ -27,10 +27,12 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from eval_assets.scoring import patterns
+
 SCORER_VERSIONS: dict[str, str] = {
     "exact_match": "1",
     "contains": "1",
-    "regex_match": "1",
+    "regex_match": "2",  # 2: RE2 syntax and linear-time matching (was Python re)
     "json_valid": "1",
     "numeric_match": "1",
     "refusal": "1",
@@ -286,31 +288,27 @@ def contains(output: str, references: References, *, case_sensitive: bool = Fals
 # --------------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    # A run scores the same few patterns thousands of times.
-    return re.compile(pattern)
-
-
 def regex_match(output: str, *, pattern: str) -> ScoreResult:
-    """Pass when ``re.search(pattern, output)`` finds a match.
+    """Pass when ``pattern`` is found anywhere in the output (RE2 syntax, linear time: see ``patterns``).
 
     Use inline flags for options, e.g. ``(?i)`` for case-insensitive or ``(?s)`` for dot-all.
 
     Args:
         output: The model's text.
-        pattern: A Python regular expression; compiled once per process.
+        pattern: An RE2 regular expression; compiled once per process.
 
     Returns:
         Score 1.0 showing the matched text and where it starts, else 0.0.
 
     Raises:
-        re.error: If the pattern does not compile (a configuration error).
+        PatternError: If RE2 cannot compile the pattern (a configuration error).
     """
-    match = _compiled(pattern).search(output)
-    if match is None:
+    # RE2, not re: a backtracking engine lets a hostile output (or pattern) stall scoring for minutes.
+    found = patterns.search(pattern, output)
+    if found is None:
         return _result(False, f"no match for pattern {_preview(pattern)}")
-    return _result(True, f"matched {_preview(match.group(0))} at offset {match.start()}")
+    offset, matched = found
+    return _result(True, f"matched {_preview(matched)} at offset {offset}")
 
 
 # --------------------------------------------------------------------------------------------------

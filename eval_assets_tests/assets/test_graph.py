@@ -169,3 +169,14 @@ def test_data_dir_option_moves_the_warehouse_and_reports_too(
     assert code in (0, 1)  # three examples are too few for the bundled gates to mean anything
     assert (data_dir / "warehouse.duckdb").exists() and (data_dir / "runs" / "2026-11-06" / "nightly").is_dir()
     assert not (elsewhere / "data").exists()
+
+
+def test_issue8_17_gate_without_a_date_gates_last_night_not_an_older_one(
+    small_nightly: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An older night passed; last night's run wrote nothing (it crashed, or was never run). A CI job that
+    # runs `run ... ; gate` must not go green on the old night.
+    assert main(["run", "--config", "nightly", "--date", "2026-11-06", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["gate", "--config", "nightly"]) != 0
+    assert "was not evaluated on" in capsys.readouterr().err

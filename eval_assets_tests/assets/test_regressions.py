@@ -45,7 +45,7 @@ def test_regressed_night_fails_the_gate_and_a_noisy_night_does_not(
     regression = next(g for g in verdict["gates"] if g["check_name"] == "no_regression_vs_baseline")
     assert verdict["passed"] is False and regression["passed"] is False
     assert "regression vs candidate 2026-11-06" in regression["description"]
-    assert main(["gate", "--config", "candidate", "--format", "pr-comment"]) == 1  # latest date by default
+    assert main(["gate", "--config", "candidate", "--date", "2026-11-07", "--format", "pr-comment"]) == 1
     comment = capsys.readouterr().out
     assert comment.startswith("<!-- eval-assets-gate:candidate -->") and "❌" in comment
 

@@ -62,6 +62,24 @@ recorded in ``RecordedRequest.outcome``:
 * ``"401"``: type ``"invalid_request_error"``, code ``"invalid_api_key"`` (wrong/missing key).
 * ``"<status>"``: ``always_status`` (e.g. ``"503"``, server_error body; 429 and 401 get the bodies above).
 
+Hostile modes (security tests; attributes, mutable at runtime, also CLI flags)
+------------------------------------------------------------------------------
+* ``credentials_seen``: ``(method, path, header, value)`` of every credential header
+  (:data:`CREDENTIAL_HEADERS`: ``authorization``, ``x-api-key``, ``api-key``...) of every HTTP request the
+  server received, any path, any outcome: a test asserts a second origin never saw one.
+* ``echo_credentials=True``: every error body (401, ``always_status``, redirects) quotes the credential
+  headers received, as careless servers and proxies do ("... you sent Authorization: Bearer sk-...").
+* ``redirect_to="http://127.0.0.1:OTHER"``: every ``/v1/...`` request answers ``307`` with
+  ``Location: <redirect_to><path>`` before any auth check (outcome ``"307"``). Point it at a second server
+  to test that credentials never follow a redirect to another origin.
+* ``gzip_bomb_bytes=N``: every successful chat (or messages) answer is a valid gzip stream of N zero bytes
+  with ``Content-Encoding: gzip`` (400 MiB compress to ~400 KB, built in well under a second by repeating
+  one sync-flushed block; outcome ``"gzip_bomb"``). ``oversize_bytes=N``: the normal completion followed
+  by N spaces, uncompressed (valid JSON, far too large; outcome ``"oversize"``).
+* ``POST /v1/messages``: a small Anthropic Messages endpoint for litellm's ``anthropic/`` path
+  (``x-api-key`` auth against ``api_key``, Anthropic-shaped answers and errors, ``always_status``, the
+  hostile modes above; the reply is ``reply_for(messages)``). Recorded in ``requests`` with that path.
+
 What litellm 1.106.2 raises (pinned by ``test_server.py``; ``acompletion(..., num_retries=0)``)
 -----------------------------------------------------------------------------------------------
 Each fault costs exactly one HTTP request (no hidden openai-SDK retry when ``num_retries=0``).
@@ -146,13 +164,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import re
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -187,6 +208,9 @@ __all__ = ["FakeOpenAIServer", "FaultPlan", "RecordedRequest", "main", "reply_fo
 
 DEFAULT_MODEL_VERSION: Final = "fake-model-2026-01-01"
 CHAT_PATH: Final = "/v1/chat/completions"
+MESSAGES_PATH: Final = "/v1/messages"
+#: Request headers that carry credentials, recorded in ``credentials_seen`` (lower case).
+CREDENTIAL_HEADERS: Final = ("authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization")
 _WORD_RE: Final = re.compile(r"\S+")
 _ANSWER_RE: Final = re.compile(r"^[ \t]*ANSWER:[ \t]*(.*?)[ \t\r]*$", re.MULTILINE)
 _MALFORMED_BODY: Final = b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{"index": 0, "mess'
@@ -248,8 +272,9 @@ class RecordedRequest:
 
     @property
     def api_key(self) -> str | None:
+        """The key sent as ``Authorization: Bearer`` (OpenAI) or ``x-api-key`` (Anthropic), if any."""
         auth = self.headers.get("authorization", "")
-        return auth[7:] if auth.lower().startswith("bearer ") else None
+        return auth[7:] if auth.lower().startswith("bearer ") else self.headers.get("x-api-key")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -351,6 +376,25 @@ def _build_completion(
     if not include_usage:
         del completion["usage"]
     return completion
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_bomb(size: int) -> bytes:
+    """A valid gzip stream of ``size`` zero bytes, built without compressing them all.
+
+    Once zlib's window is all zeros, each sync-flushed 1 MiB of zeros compresses to the same bytes, so the
+    stream is the first block, that block repeated, the final block and a trailer (CRC-32 and length).
+    """
+    chunk = 1 << 20
+    zeros = bytes(chunk)
+    count, rest = divmod(size, chunk)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [compressor.compress(zeros) + compressor.flush(zlib.Z_SYNC_FLUSH)] if count else []
+    if count > 1:
+        parts.append((compressor.compress(zeros) + compressor.flush(zlib.Z_SYNC_FLUSH)) * (count - 1))
+    parts.append(compressor.compress(bytes(rest)) + compressor.flush()[:-8])  # final block, without the trailer
+    crc = zlib.crc32(bytes(rest), functools.reduce(lambda c, _: zlib.crc32(zeros, c), range(count), 0))
+    return b"".join(parts) + struct.pack("<II", crc, size & 0xFFFFFFFF)
 
 
 def _draw(seed: int, attempt: int, canonical_body: bytes) -> float:
@@ -465,8 +509,17 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         batch_polls_to_complete: int = 2,
         port: int = 0,
+        redirect_to: str | None = None,
+        echo_credentials: bool = False,
+        gzip_bomb_bytes: int = 0,
+        oversize_bytes: int = 0,
     ) -> None:
         self.latency_s = latency_s
+        self.redirect_to = redirect_to
+        self.echo_credentials = echo_credentials
+        self.gzip_bomb_bytes = gzip_bomb_bytes
+        self.oversize_bytes = oversize_bytes
+        self._credentials: list[tuple[str, str, str, str]] = []
         self.faults = faults if faults is not None else FaultPlan()
         self.model_version = model_version
         self.omit_usage = omit_usage
@@ -520,6 +573,12 @@ class FakeOpenAIServer:
         """``(method, path, status)`` of every answered HTTP request, all endpoints, in order."""
         with self._lock:
             return list(self._http_log)
+
+    @property
+    def credentials_seen(self) -> list[tuple[str, str, str, str]]:
+        """``(method, path, header, value)`` of every credential header received, all requests, in order."""
+        with self._lock:
+            return list(self._credentials)
 
     @property
     def batch_stats(self) -> dict[str, int]:
@@ -611,6 +670,7 @@ class FakeOpenAIServer:
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=512 * 1024**2, middlewares=[self._error_middleware])
         app.router.add_post(CHAT_PATH, self._handle_chat)
+        app.router.add_post(MESSAGES_PATH, self._handle_messages)
         app.router.add_get("/v1/models", self._handle_models)
         app.router.add_get("/v1/models/{model}", self._handle_model)
         app.router.add_post("/v1/files", self._handle_file_upload)
@@ -654,22 +714,47 @@ class FakeOpenAIServer:
             return None
         return _json_response(
             _error_body(
-                "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+                "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
+                + self._echo(request),
                 "invalid_request_error",
                 "invalid_api_key",
             ),
             status=401,
         )
 
+    def _echo(self, request: web.Request) -> str:
+        """With ``echo_credentials``: the credential headers received, quoted back like a careless server."""
+        if not self.echo_credentials:
+            return ""
+        sent = [f"{name}: {value}" for name, value in request.headers.items() if name.lower() in CREDENTIAL_HEADERS]
+        return f" You sent {'; '.join(sent) or 'no credentials'}."
+
+    def _redirect(self, request: web.Request) -> web.Response | None:
+        if self.redirect_to is None or not request.path.startswith("/v1/"):
+            return None
+        location = self.redirect_to.rstrip("/") + request.path_qs
+        if request.path in (CHAT_PATH, MESSAGES_PATH):
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            self._record(RecordedRequest(request.path, None, headers, "307", 307, time.monotonic()))
+        text = f"Moved to {location}.{self._echo(request)}"
+        return web.Response(status=307, headers={"Location": location}, text=text)
+
     @web.middleware
     async def _error_middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
-        response = await self._dispatch(request, handler)
+        with self._lock:
+            self._credentials.extend(
+                (request.method, request.path, name.lower(), value)
+                for name, value in request.headers.items()
+                if name.lower() in CREDENTIAL_HEADERS
+            )
+        redirect = self._redirect(request)
+        response = redirect if redirect is not None else await self._dispatch(request, handler)
         with self._lock:
             self._http_log.append((request.method, request.path, response.status))
         return response
 
     async def _dispatch(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
-        if request.path.startswith("/v1/") and request.path != CHAT_PATH:
+        if request.path.startswith("/v1/") and request.path not in (CHAT_PATH, MESSAGES_PATH):
             denied = self._auth_error(request)
             if denied is not None:
                 return denied
@@ -707,7 +792,7 @@ class FakeOpenAIServer:
         if faults.always_status is not None:
             status = faults.always_status
             record(str(status), status, _try_loads(raw))
-            return await self._after_latency(self._status_response(status, faults))
+            return await self._after_latency(self._status_response(status, faults, echo=self._echo(request)))
 
         try:
             body = _loads(raw)
@@ -731,7 +816,12 @@ class FakeOpenAIServer:
             first_n = self._chat_seen <= faults.fail_first_n
         if first_n:
             record("500", 500, body)
-            return await self._after_latency(self._status_response(500, faults))
+            return await self._after_latency(self._status_response(500, faults, echo=self._echo(request)))
+
+        bomb = self._bomb_response(lambda: self._ok_response(body))
+        if bomb is not None:
+            record(bomb[0], 200, body)
+            return await self._after_latency(bomb[1])
 
         outcome, attempt = self._decide(body, faults)
         record(outcome, _OUTCOME_STATUS[outcome], body, attempt)
@@ -748,14 +838,14 @@ class FakeOpenAIServer:
             return await self._after_latency(
                 _json_response(
                     _error_body(
-                        "Invalid request (injected bad_request fault).",
+                        "Invalid request (injected bad_request fault)." + self._echo(request),
                         "invalid_request_error",
                         "invalid_value",
                     ),
                     status=400,
                 )
             )
-        return await self._after_latency(self._status_response(int(outcome), faults))
+        return await self._after_latency(self._status_response(int(outcome), faults, echo=self._echo(request)))
 
     def _decide(self, body: Any, faults: FaultPlan) -> tuple[str, int]:
         thresholds = (
@@ -796,7 +886,7 @@ class FakeOpenAIServer:
         )
 
     @staticmethod
-    def _status_response(status: int, faults: FaultPlan) -> web.Response:
+    def _status_response(status: int, faults: FaultPlan, *, echo: str = "") -> web.Response:
         headers: dict[str, str] = {}
         if status == 429:
             body = _error_body(
@@ -816,7 +906,70 @@ class FakeOpenAIServer:
             )
         else:
             body = _error_body(f"Injected HTTP {status}.", "invalid_request_error", None)
+        body["error"]["message"] += echo
         return _json_response(body, status=status, headers=headers)
+
+    def _bomb_response(self, ok: Callable[[], web.Response]) -> tuple[str, web.Response] | None:
+        """The hostile answer replacing a successful one, when a bomb mode is on: (outcome, response)."""
+        if self.gzip_bomb_bytes > 0:
+            bomb = gzip_bomb(self.gzip_bomb_bytes)
+            headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+            return "gzip_bomb", web.Response(body=bomb, headers=headers)
+        if self.oversize_bytes > 0:
+            response = ok()
+            assert isinstance(response.body, bytes)
+            padded = response.body + b" " * self.oversize_bytes
+            return "oversize", web.Response(body=padded, content_type="application/json")
+        return None
+
+    # ---------------------------------------------------------------- Anthropic messages
+    async def _handle_messages(self, request: web.Request) -> web.StreamResponse:
+        """``POST /v1/messages``, Anthropic-style: enough of the protocol for litellm's ``anthropic/`` path."""
+        arrived = time.monotonic()
+        raw = await request.read()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        body = _try_loads(raw)
+
+        def record(outcome: str, status: int) -> None:
+            self._record(RecordedRequest(MESSAGES_PATH, body, headers, outcome, status, arrived))
+
+        def error(status: int, type_: str, message: str) -> web.Response:
+            payload = {"type": "error", "error": {"type": type_, "message": message + self._echo(request)}}
+            return _json_response(payload, status=status)
+
+        if self.api_key is not None and headers.get("x-api-key") != self.api_key:
+            record("401", 401)
+            return await self._after_latency(error(401, "authentication_error", "invalid x-api-key"))
+        status = self.faults.always_status
+        if status is not None:
+            record(str(status), status)
+            return await self._after_latency(error(status, "api_error", f"Injected HTTP {status}."))
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
+            record("400", 400)
+            return await self._after_latency(error(400, "invalid_request_error", "messages: field required"))
+        messages = body["messages"]
+        reply = reply_for(messages)
+        ok = _json_response(
+            {
+                "id": self._next_id("msg_fake"),
+                "type": "message",
+                "role": "assistant",
+                "model": self.model_version,
+                "content": [{"type": "text", "text": reply}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": sum(_count_words(_text_of(m.get("content"))) + 3 for m in messages),
+                    "output_tokens": _count_words(reply),
+                },
+            }
+        )
+        bomb = self._bomb_response(lambda: ok)
+        if bomb is not None:
+            record(bomb[0], 200)
+            return await self._after_latency(bomb[1])
+        record("ok", 200)
+        return await self._after_latency(ok)
 
     # ---------------------------------------------------------------- models, health
     async def _handle_models(self, request: web.Request) -> web.Response:
@@ -1157,6 +1310,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--batch-polls-to-complete", type=int, default=2)
+    parser.add_argument("--redirect-to", default=None, help="answer every /v1 request with a 307 to this origin")
+    parser.add_argument("--echo-credentials", action="store_true", help="quote received credentials in errors")
+    parser.add_argument("--gzip-bomb-bytes", type=int, default=0, help="answer with a gzip stream of N zeros")
+    parser.add_argument("--oversize-bytes", type=int, default=0, help="pad every answer with N spaces")
     parser.add_argument("--no-uvloop", action="store_true", help="use the stdlib event loop even if uvloop exists")
     return parser.parse_args(argv)
 
@@ -1183,6 +1340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_key=args.api_key,
         batch_polls_to_complete=args.batch_polls_to_complete,
         port=args.port,
+        redirect_to=args.redirect_to,
+        echo_credentials=args.echo_credentials,
+        gzip_bomb_bytes=args.gzip_bomb_bytes,
+        oversize_bytes=args.oversize_bytes,
     )
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     if not args.no_uvloop:

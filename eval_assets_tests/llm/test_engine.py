@@ -131,11 +131,47 @@ def test_backoff_is_bounded_and_non_negative(retry: int, seed: int) -> None:
     assert 0 <= delay <= 20
 
 
-def test_retry_after_wins_over_backoff_but_is_capped() -> None:
-    policy = RetryPolicy(max_retry_after_s=60)
+def test_retry_after_wins_over_backoff() -> None:
+    policy = RetryPolicy()
     rng = random.Random(0)
     assert 7 <= policy.delay(1, retry_after_s=7, rng=rng) < 7.2
-    assert policy.delay(1, retry_after_s=3600, rng=rng) < 61
+    # Not capped by our own schedule: waiting less than asked would only earn another 429.
+    assert 300 <= policy.delay(1, retry_after_s=300, rng=rng) < 300.2
+
+
+@pytest.mark.parametrize(
+    ("retry_after_s", "elapsed_s", "waits"),
+    [
+        (30.0, 0.0, True),  # fits in the 600 s deadline: honoured in full
+        (599.0, 0.0, True),
+        (601.0, 0.0, False),  # does not fit: stop now, not after ten minutes
+        (1e9, 0.0, False),  # issue 13: "Retry-After: 1e9 kept a 100-item run alive 280 s"
+        (100.0, 550.0, False),  # only 50 s of the deadline left
+    ],
+)
+def test_retry_after_is_honoured_only_within_the_remaining_deadline(
+    retry_after_s: float, elapsed_s: float, waits: bool
+) -> None:
+    policy = RetryPolicy(max_retries=5, deadline_s=600)
+    error = ProviderError("rate_limit", "429", retry_after_s=retry_after_s)
+    decision = policy.decide(error, retries_done=0, elapsed_s=elapsed_s, rng=random.Random(0))
+    if waits:
+        assert decision.delay_s is not None and decision.delay_s >= retry_after_s and decision.note is None
+    else:
+        assert decision.delay_s is None
+        assert decision.note is not None and "Retry-After" in decision.note and "max_retry_time_s" in decision.note
+
+
+def test_a_retry_after_beyond_the_deadline_ends_the_call_at_once_with_a_clear_message() -> None:
+    provider = ScriptedProvider({"a": [ProviderError("rate_limit", "HTTP 429", retry_after_s=1e9)] * 5})
+    slept: list[float] = []
+
+    async def recording_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    (outcome,) = run(provider, ["a"], policy=RetryPolicy(max_retries=5, deadline_s=600), sleep=recording_sleep)
+    assert (outcome.error_type, outcome.attempts, slept) == ("rate_limit", 1, [])
+    assert outcome.error_message.startswith("HTTP 429; not retried: the provider asked to wait 1e+09 s")
 
 
 @pytest.mark.parametrize(

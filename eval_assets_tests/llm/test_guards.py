@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from eval_assets.config import ModelSpec
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
-from eval_assets.llm.guards import SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN, BudgetGuard, CircuitBreaker, RunGuard
+from eval_assets.llm.guards import (
+    SKIPPED_BUDGET,
+    SKIPPED_CIRCUIT_OPEN,
+    SKIPPED_CONFIG_ERROR,
+    BudgetGuard,
+    CircuitBreaker,
+    ConfigErrorStop,
+    RunGuard,
+)
 from eval_assets.llm.ratelimit import TokenBucket
 from eval_assets.llm.retry import ProviderError, RetryPolicy
 from eval_assets_tests.llm.test_engine import ScriptedProvider, run
@@ -159,3 +168,81 @@ def test_released_reservation_spends_nothing() -> None:
     budget.release(call)
     assert budget.spent_usd == 0.0
     assert budget.admit(a_call(1)) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# Issue 8 item 8: a wrong key (or endpoint, or model) stops the run at once, it is not an outage
+# --------------------------------------------------------------------------------------------------
+
+
+def failed(call: ModelCall, kind: str, message: str) -> CallOutcome:
+    return CallOutcome(call=call, text=None, error_type=kind, error_message=message, attempts=1)
+
+
+@pytest.mark.parametrize("kind", ["auth", "not_found", "redirect"])
+def test_the_first_configuration_error_stops_the_run_with_what_to_fix(kind: str) -> None:
+    stop = ConfigErrorStop(key_hint=lambda model: ("$EVAL_KEY", "https://example.invalid"))
+    stop.record(failed(a_call(), kind, "HTTP 401: Incorrect API key provided: sk-[redacted]"))
+    assert stop.stopped and stop.reason is not None
+    assert stop.reason.startswith(f"stopped at once: {kind} error from openai/test: HTTP 401: Incorrect API key")
+    assert "Fix:" in stop.reason and "rerun" in stop.reason
+    if kind == "auth":
+        assert "$EVAL_KEY" in stop.reason and "https://example.invalid" in stop.reason
+
+
+def test_identical_bad_requests_stop_the_run_only_before_any_success() -> None:
+    message = "HTTP 400: Unsupported parameter: 'max_tokens' (invalid_request_error)"
+    stop = ConfigErrorStop(same_bad_requests=3)
+    stop.record(failed(a_call(1), "bad_request", message))
+    stop.record(failed(a_call(2), "bad_request", "HTTP 400: something else about this prompt"))
+    stop.record(failed(a_call(3), "bad_request", message))
+    assert not stop.stopped  # two alike so far
+    stop.record(failed(a_call(4), "bad_request", message))
+    assert stop.stopped and "sampling parameters" in (stop.reason or "")
+
+    # Once the model has answered, a 400 is about one prompt, however many there are.
+    answered = ConfigErrorStop(same_bad_requests=3)
+    answered.record(outcome(a_call(0)))
+    for i in range(10):
+        answered.record(failed(a_call(i + 1), "bad_request", message))
+    assert not answered.stopped
+
+
+def test_outages_and_bad_prompts_are_not_configuration_errors() -> None:
+    stop = ConfigErrorStop()
+    for i, kind in enumerate(["server_error", "rate_limit", "timeout", "context_window", "content_filter"] * 5):
+        stop.record(failed(a_call(i), kind, "x"))
+    assert not stop.stopped
+
+
+def test_engine_stops_launching_at_the_first_auth_error() -> None:
+    provider = ScriptedProvider({"p0": [ProviderError("auth", "HTTP 401: Incorrect API key provided")]})
+    guard = RunGuard()
+    prompts = [f"p{i}" for i in range(50)]
+    outcomes = run(provider, prompts, concurrency=1, guard=guard)
+    assert provider.calls == ["p0"]  # one request, not the 10+ an outage needs to open the breaker
+    assert outcomes[0].error_type == "auth"
+    assert {o.error_type for o in outcomes[1:]} == {SKIPPED_CONFIG_ERROR}
+    assert "Incorrect API key provided" in (outcomes[1].error_message or "")
+    assert "provider appears down" not in (outcomes[1].error_message or "")
+
+
+def test_a_breaker_opening_mid_backoff_wakes_the_sleepers_at_once() -> None:
+    # Ten calls wait out a 30 s Retry-After; ten others fail for good and open the breaker. The sleepers
+    # must end now, with their last error, not 30 s later (issue 13: sleeping calls were not woken).
+    script = {f"wait{i}": [ProviderError("rate_limit", "HTTP 429", retry_after_s=30)] * 5 for i in range(10)}
+    script |= {f"fail{i}": [ProviderError("error", "HTTP 418")] for i in range(10)}
+    provider = ScriptedProvider(script)
+    started = time.monotonic()
+    outcomes = run(
+        provider,
+        [f"wait{i}" for i in range(10)] + [f"fail{i}" for i in range(10)],
+        concurrency=20,
+        guard=RunGuard(),
+        sleep=asyncio.sleep,  # a real sleep: only being woken can end it early
+        policy=RetryPolicy(max_retries=5, deadline_s=600),
+    )
+    assert time.monotonic() - started < 5
+    waited = outcomes[:10]
+    assert {o.error_type for o in waited} == {"rate_limit"} and {o.attempts for o in waited} == {1}
+    assert provider.calls.count("wait0") == 1  # woken, and not retried

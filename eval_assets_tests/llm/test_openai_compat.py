@@ -365,7 +365,7 @@ def test_a_refused_connection_is_a_retried_connection_error() -> None:
         (400, {"error": {"message": "Invalid 'temperature'", "code": "invalid_value"}}, "bad_request"),
         (413, b"<html>Request Entity Too Large</html>", "bad_request"),
         (502, b"<html>Bad Gateway</html>", "server_error"),  # a proxy's HTML page is still a 5xx
-        (302, b"", "error"),  # a redirect is a misconfigured api_base: do not retry
+        (302, b"", "redirect"),  # never followed (credentials stay at api_base), never retried
     ],
 )
 def test_error_classification(status: int, body: object, kind: str) -> None:

@@ -7,6 +7,7 @@ import math
 import re
 import subprocess
 import sys
+import time
 from types import MappingProxyType
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema.exceptions import SchemaError
 
+from eval_assets.scoring.patterns import PatternError
 from eval_assets.scoring.scorers import (
     SCORER_VERSIONS,
     ScoreResult,
@@ -271,6 +273,15 @@ def test_contains_keeps_looking_after_a_glued_occurrence() -> None:
         # An anchored pattern is anchored to the whole output.
         ("x\nAnswer: B", r"^Answer", False),
         ("x\nAnswer: B", r"(?m)^Answer", True),
+        # "$" keeps Python's meaning (end, or before a final newline) although RE2's "$" is the end only.
+        ("42\n", r"^\d+$", True),
+        ("42\n\n", r"^\d+$", False),
+        # RE2's \w is ASCII: "é" is not a word character, \pL is the way to say "any letter".
+        ("café", r"^\w+$", False),
+        ("café", r"^\pL+$", True),
+        # A lone surrogate (from a JSON "\ud800" escape in an answer) cannot reach RE2 as text: it
+        # matches as U+FFFD instead of crashing the scorer.
+        ("ok \ud800", r"ok \x{FFFD}", True),
     ],
 )
 def test_regex_match(output: str, pattern: str, passed: bool) -> None:
@@ -280,11 +291,35 @@ def test_regex_match(output: str, pattern: str, passed: bool) -> None:
 def test_regex_match_detail_shows_what_matched() -> None:
     assert regex_match("so: 42", pattern=r"\d+").detail == "matched '42' at offset 4"
     assert regex_match("none", pattern=r"\d+").detail == r"no match for pattern '\\d+'"
+    # Offsets count characters, not the UTF-8 bytes RE2 works on.
+    assert regex_match("ééb", pattern="b").detail == "matched 'b' at offset 2"
 
 
-def test_regex_match_invalid_pattern_is_a_configuration_error() -> None:
-    with pytest.raises(re.error):
-        regex_match("anything", pattern="(unclosed")
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(unclosed", "missing )"),
+        # Features that need backtracking are refused with the reason, not silently slow.
+        (r"(a)\1", "without backreferences or lookaround"),
+        (r"(?=a)b", "without backreferences or lookaround"),
+        (r"(?<!a)b", "without backreferences or lookaround"),
+        (r"end\Z", "use \\z"),
+    ],
+)
+def test_regex_match_invalid_pattern_is_a_configuration_error(pattern: str, reason: str) -> None:
+    with pytest.raises(PatternError, match=re.escape(reason)):
+        regex_match("anything", pattern=pattern)
+
+
+def test_regex_match_catastrophic_backtracking_pattern_runs_in_linear_time() -> None:
+    # Issue 13 part 4: with Python's re this pattern took 2.1 s on 24 characters, x4.5 per 2 more.
+    hostile = "a" * 5_000 + " " + "b" * 4_998 + "!"
+    assert len(hostile) == 10_000
+    started = time.perf_counter()
+    result = regex_match(hostile, pattern=r"^(\w+\s?)*$")
+    elapsed = time.perf_counter() - started
+    assert result.passed is False
+    assert elapsed < 0.05, f"took {elapsed:.3f} s"
 
 
 # --------------------------------------------------------------------------------------------------
