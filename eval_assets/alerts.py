@@ -11,9 +11,11 @@ from typing import Any
 import duckdb
 
 from eval_assets import warehouse as wh
-from eval_assets.notify import Alert, FailedCheck
+from eval_assets.messages import Alert, FailedCheck
+from eval_assets.reporting.format import cost_of, format_delta, format_value
+from eval_assets.reporting.model import Cost
+from eval_assets.scoring.catalogue import headline_rows
 
-HEADLINE_METRICS = ("error_rate", "cost_usd", "latency_p95_ms")
 MAX_TOP_REGRESSIONS = 5
 
 
@@ -91,6 +93,7 @@ class Evidence:
     model_id: str
     headline: dict[str, float | None]
     top_regressions: tuple[str, ...]
+    cost: Cost | None = None
 
 
 def split_partition(partition: str | None) -> tuple[str, str] | None:
@@ -115,22 +118,23 @@ def read_evidence(warehouse_path: str | Path, config_name: str, eval_date: str) 
 
 def _evidence(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: str) -> Evidence:
     metrics = conn.execute(
-        "SELECT metric, value, delta FROM metrics WHERE config_name = ? AND eval_date = ? AND tag IS NULL",
+        "SELECT metric, value, n, delta FROM metrics WHERE config_name = ? AND eval_date = ? AND tag IS NULL",
         [config_name, eval_date],
     ).fetchall()
     model = conn.execute(
         "SELECT any_value(model_id) FROM runs WHERE config_name = ? AND eval_date = ?", [config_name, eval_date]
     ).fetchall()
-    headline: dict[str, float | None] = {}
+    model_id = str(model[0][0] or "") if model else ""
+    headline = {metric: value for metric, value, _, _ in headline_rows(metrics)}
     drops: list[tuple[float, str]] = []
-    for metric, value, delta in metrics:
-        if metric.endswith(".pass_rate") or metric in HEADLINE_METRICS:
-            headline[metric] = value
+    for metric, value, _, delta in metrics:
         if metric.endswith(".pass_rate") and delta is not None and delta < 0:
-            drops.append((delta, f"{metric} {value:.1%} ({delta * 100:+.1f} pp vs baseline)"))
+            shown = f"{format_value(metric, value)} ({format_delta(metric, delta)} vs baseline)"
+            drops.append((delta, f"{metric} {shown}"))
     lines = [line for _, line in sorted(drops)[:MAX_TOP_REGRESSIONS]]
     lines.extend(_flipped_examples(conn, config_name, eval_date, MAX_TOP_REGRESSIONS))
-    return Evidence(model_id=str(model[0][0] or "") if model else "", headline=headline, top_regressions=tuple(lines))
+    cost = cost_of({metric: (value, n) for metric, value, n, _ in metrics}, model_id=model_id) if metrics else None
+    return Evidence(model_id=model_id, headline=headline, top_regressions=tuple(lines), cost=cost)
 
 
 def _flipped_examples(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: str, limit: int) -> list[str]:
@@ -157,8 +161,9 @@ def check_alert(
     metadata: Mapping[str, Any],
     evidence: Evidence,
     report_path: str | None,
+    dagster_url: str | None = None,
 ) -> Alert:
-    """An alert for one failed check of one partition."""
+    """An alert for one failed check of one partition (``report_path`` and ``dagster_url`` as people open them)."""
     check = FailedCheck(
         check_name=check_name,
         asset=asset,
@@ -175,11 +180,20 @@ def check_alert(
         headline=evidence.headline,
         top_regressions=evidence.top_regressions,
         report_path=report_path,
+        dagster_url=dagster_url,
+        cost=evidence.cost,
     )
 
 
 def run_failure_alert(
-    *, config_name: str, eval_date: str, run_id: str, error: str, evidence: Evidence, report_path: str | None
+    *,
+    config_name: str,
+    eval_date: str,
+    run_id: str,
+    error: str,
+    evidence: Evidence,
+    report_path: str | None,
+    dagster_url: str | None = None,
 ) -> Alert:
     """An alert for a run that failed outside the quality gates (crash, bad input, provider outage...)."""
     return Alert(
@@ -191,8 +205,10 @@ def run_failure_alert(
         headline=evidence.headline,
         top_regressions=evidence.top_regressions,
         report_path=report_path,
+        dagster_url=dagster_url,
         kind="run_failed",
         run_error=error,
+        cost=evidence.cost,
     )
 
 

@@ -34,6 +34,8 @@ from eval_assets.config import NotificationTarget, load_config
 from eval_assets.errors import InvalidInputError
 from eval_assets.notify import send
 from eval_assets.project import config_path
+from eval_assets.reporting.folder import Links, RunsFolder
+from eval_assets.settings import Settings
 
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 CONFIG_TAG = f"dagster/partition/{CONFIG_DIMENSION}"
@@ -135,7 +137,10 @@ class Announcer:
         runs_dir: Path,
         warehouse_path: str,
         log: Callable[[str], None],
+        links: Links | None = None,
     ) -> None:
+        # Without explicit links (the CLI's --notify), they come from the settings of this data directory.
+        self._links = links if links is not None else Settings.from_env(data_dir=data_dir).links()
         self._instance = instance
         self._data_dir = data_dir
         self._runs_dir = runs_dir
@@ -170,6 +175,7 @@ class Announcer:
                 metadata=evaluation.metadata,
                 evidence=read_evidence(self._warehouse_path, run.config_name, run.eval_date),
                 report_path=self._report_path(run),
+                dagster_url=self._links.dagster_run(run.run_id),
             )
             send(alert, self._targets(run.config_name), log=self._log)
             # Recorded per alert: a tick cut short, or the CLI and the daemon at once, never re-send one.
@@ -201,6 +207,7 @@ class Announcer:
             error=step_failure_messages(failures) or "run failed (see the Dagster run for details)",
             evidence=read_evidence(self._warehouse_path, run.config_name, run.eval_date),
             report_path=self._report_path(run),
+            dagster_url=self._links.dagster_run(run.run_id),
         )
         send(alert, self._targets(run.config_name), log=self._log)
         self._instance.add_run_tags(run.run_id, {RUN_FAILURE_TAG: _now()})
@@ -214,8 +221,8 @@ class Announcer:
             return []
 
     def _report_path(self, run: FinishedRun) -> str | None:
-        path = self._runs_dir / run.eval_date / run.config_name / "report.html"
-        return str(path.resolve()) if path.exists() else None
+        folder = RunsFolder(self._runs_dir).run(run.eval_date, run.config_name)
+        return self._links.report(folder) if folder.report_html.exists() else None
 
 
 def finished_run(instance: dg.DagsterInstance, run_id: str) -> FinishedRun | None:

@@ -99,6 +99,7 @@ def _announcer(context: dg.SensorEvaluationContext, project: EvalProject, wareho
         runs_dir=Path(project.runs_dir),
         warehouse_path=warehouse.database,
         log=context.log.info,
+        links=project.links(),
     )
 
 

@@ -19,6 +19,7 @@ from eval_assets import warehouse as wh
 from eval_assets.errors import InvalidInputError
 from eval_assets.outcome import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_OK, RunOutcome, UsageError
 from eval_assets.project import EvalPlan
+from eval_assets.reporting.folder import RunsFolder
 from eval_assets.reporting.sanitize import json_terminal_text, terminal_text
 from eval_assets.settings import Settings
 
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate = commands.add_parser("gate", help="CI gate: exit 0 if a partition passed its blocking gates, else 1")
     gate.add_argument("--config", required=True, help="config name")
     gate.add_argument("--date", help="evaluation date YYYY-MM-DD (default: yesterday, UTC, like `run`)")
-    gate.add_argument("--format", choices=("markdown", "pr-comment", "json"), default="markdown")
+    gate.add_argument("--format", choices=("markdown", "pr-comment", "slack", "json"), default="markdown")
     gate.set_defaults(handler=cmd_gate)
 
     sql = commands.add_parser("sql", help="run one read-only SELECT query on the warehouse (sandboxed)")
@@ -209,13 +210,15 @@ def print_summary(outcomes: Sequence[RunOutcome], settings: Settings) -> int:
             error = terminal_text(outcome.error, keep="\n").replace("\n", "\n        ")
             print(f"      error: {error}")
     print("\nReports")
+    runs, links = RunsFolder(settings.runs_dir), settings.links()
     for outcome in outcomes:
-        folder = settings.runs_dir / str(outcome.eval_date) / outcome.config
-        if (folder / "report.html").exists():
-            print(f"  {terminal_text(str(folder / 'report.md'))}\n  {terminal_text(str(folder / 'report.html'))}")
-    dashboard = settings.runs_dir / "dashboard.html"
-    if dashboard.exists():
-        print(f"  {terminal_text(str(dashboard))}")
+        folder = runs.run(outcome.eval_date, outcome.config)
+        if folder.report_html.exists():
+            print(f"  {terminal_text(str(folder.report_md))}\n  {terminal_text(str(folder.report_html))}")
+            if settings.report_base_url:
+                print(f"  {terminal_text(links.report(folder))}")
+    if runs.dashboard.exists():
+        print(f"  {terminal_text(str(runs.dashboard))}")
     failed = any(not o.success or o.failed_gates for o in outcomes)
     return EXIT_GATE_FAILED if failed else EXIT_OK
 

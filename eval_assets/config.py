@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from eval_assets.config_checks import check_api_base, check_dataset_path, json_schema_problem
 from eval_assets.errors import InputProblem, InvalidInputError
+from eval_assets.scoring import catalogue
 from eval_assets.scoring.patterns import PatternError, compile_pattern
 from eval_assets.yaml_lines import (
     FieldPath,
@@ -45,24 +46,6 @@ Label = Annotated[str, Field(min_length=1, max_length=100, pattern=LABEL_PATTERN
 ScorerKind = Literal["exact_match", "contains", "regex_match", "json_valid", "numeric_match", "refusal", "rubric_judge"]
 #: Scorers that compare the output with the example's reference.
 SCORERS_NEEDING_REFERENCE: frozenset[str] = frozenset({"exact_match", "contains", "numeric_match"})
-
-#: Metrics every run produces, whatever its scorers.
-RUN_METRICS: dict[str, str] = {
-    "error_rate": "share of examples whose model call failed (infrastructure, not quality)",
-    "latency_p50_ms": "median latency of successful model calls",
-    "latency_p95_ms": "95th percentile latency of successful model calls",
-    "cost_usd": "total cost of the run (model under test and judges)",
-    "tokens_in": "prompt tokens of the model under test",
-    "tokens_out": "completion tokens of the model under test",
-    "judge_error_rate": "share of judge verdicts that failed or could not be parsed",
-}
-#: Metrics each scorer produces, as ``<scorer name>.<suffix>``.
-SCORER_METRIC_SUFFIXES: dict[str, str] = {
-    "pass_rate": "share of scored examples that passed",
-    "mean": "mean normalized score in [0, 1]",
-}
-#: rubric_judge scorers with several judges also produce ``<name>.judge_agreement``: the share of examples
-#: whose judges' normalized scores differ by at most ``disagreement_margin``.
 
 
 class _Strict(BaseModel):
@@ -401,11 +384,11 @@ def config_hash(config: EvalConfig) -> str:
 
 def produced_metrics(config: EvalConfig) -> set[str]:
     """Every metric name a run of this config produces (what thresholds may refer to)."""
-    names = set(RUN_METRICS)
+    names = set(catalogue.run_metric_names())
     for spec in config.scorers:
-        names.update(f"{spec.key}.{suffix}" for suffix in SCORER_METRIC_SUFFIXES)
+        names.update(f"{spec.key}.{suffix}" for suffix in catalogue.scorer_metric_suffixes())
         if len(spec.judges) >= 2:
-            names.add(f"{spec.key}.judge_agreement")
+            names.update(f"{spec.key}.{suffix}" for suffix in catalogue.several_judges_suffixes())
     return names
 
 

@@ -91,7 +91,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_dashboard_sensor(dashboard_job, interval_s=settings.sensor_interval_s),
         ],
         resources={
-            "project": EvalProject(data_dir=str(settings.data_dir), runs_dir=str(settings.runs_dir)),
+            "project": EvalProject(
+                data_dir=str(settings.data_dir),
+                runs_dir=str(settings.runs_dir),
+                report_base_url=settings.report_base_url,
+                dagster_url=settings.dagster_url,
+            ),
             "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
             "llm": LLMClient(),
         },

@@ -7,6 +7,8 @@ import datetime as dt
 import duckdb
 
 from eval_assets import warehouse as wh
+from eval_assets.reporting.folder import RunsFolder
+from eval_assets.reporting.format import cost_of
 from eval_assets.reporting.gate import GateEntry, GateVerdict, headline_rows
 from eval_assets.settings import Settings
 
@@ -52,22 +54,28 @@ def _verdict(conn: duckdb.DuckDBPyConnection, settings: Settings, config_name: s
         conn, "SELECT any_value(model_id) FROM responses WHERE eval_date = ? AND config_name = ?", [day, config_name]
     )
     metrics = conn.execute(
-        "SELECT metric, value, delta FROM metrics WHERE eval_date = ? AND config_name = ? AND tag IS NULL",
+        "SELECT metric, value, n, delta FROM metrics WHERE eval_date = ? AND config_name = ? AND tag IS NULL",
         [day, config_name],
     ).fetchall()
+    run_id = wh.scalar(
+        conn, "SELECT any_value(run_id) FROM gate_results WHERE eval_date = ? AND config_name = ?", [day, config_name]
+    )
     incomplete = None
     if not gates:
         incomplete = (
             "the run stopped before its quality gates (a blocking check such as the error rate or budget "
             "failed, or the run crashed): see the Dagster run, then rerun the partition"
         )
-    report = settings.runs_dir / str(day) / config_name / "report.html"
+    folder = RunsFolder(settings.runs_dir).run(day, config_name)
+    links = settings.links()
     return GateVerdict(
         config_name=config_name,
         eval_date=str(day),
         model_id=str(model or ""),
         gates=gates,
-        headline=headline_rows([(m, v, d) for m, v, d in metrics]),
-        report_path=str(report) if report.exists() else None,
+        headline=headline_rows([(m, v, d) for m, v, _, d in metrics]),
+        report_path=links.report(folder) if folder.report_html.exists() else None,
         incomplete=incomplete,
+        run_url=links.dagster_run(str(run_id)) if run_id else None,
+        cost=cost_of({m: (v, n) for m, v, n, _ in metrics}, model_id=str(model or "")) if metrics else None,
     )

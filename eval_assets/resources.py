@@ -12,6 +12,7 @@ from pydantic import Field
 from eval_assets.lineage import git_sha
 from eval_assets.llm.calls import Provider
 from eval_assets.project import EvalPlan, load_plan
+from eval_assets.reporting.folder import Links, RunFolder, RunsFolder
 
 
 class EvalProject(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic only for typing Dagster internals
@@ -19,6 +20,10 @@ class EvalProject(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic
 
     data_dir: str = Field(description="Directory holding configs/, datasets/ and prompts/.")
     runs_dir: str = Field(description="Directory receiving <date>/<config>/ report folders.")
+    report_base_url: str | None = Field(
+        default=None, description="URL at which runs_dir is published: links in reports and alerts become absolute."
+    )
+    dagster_url: str | None = Field(default=None, description="The Dagster UI, so alerts and reports link the run.")
 
     def plan(self, config_name: str) -> EvalPlan:
         """The validated plan of a config (raises InvalidInputError naming file, line and field)."""
@@ -28,13 +33,17 @@ class EvalProject(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic
         """Commit of the repository holding the data directory, dirty when anything in it differs (untracked too)."""
         return git_sha(Path(self.data_dir))
 
-    def run_dir(self, eval_date: str, config_name: str) -> Path:
-        """Folder of one partition's raw outputs and reports."""
-        return Path(self.runs_dir) / eval_date / config_name
+    def runs_folder(self) -> RunsFolder:
+        """The runs folder: every partition's folder, the dashboard and the shared assets."""
+        return RunsFolder(Path(self.runs_dir))
 
-    def dashboard_path(self) -> Path:
-        """The cross-config dashboard page, beside the date folders it links to."""
-        return Path(self.runs_dir) / "dashboard.html"
+    def run_folder(self, eval_date: object, config_name: str) -> RunFolder:
+        """Folder of one partition's raw outputs and reports."""
+        return self.runs_folder().run(eval_date, config_name)
+
+    def links(self) -> Links:
+        """What people can open: absolute URLs when configured, else local paths."""
+        return Links(report_base_url=self.report_base_url, dagster_url=self.dagster_url)
 
 
 class ReplayOptions(dg.Config):

@@ -143,25 +143,28 @@ def outcome_of(result: dg.ExecuteInProcessResult, config: str, day: dt.date) -> 
 
 
 def headline(settings: Settings, outcome: RunOutcome) -> str:
-    """Pass rates with deltas, error rate and cost of a finished cell, in one line."""
+    """The catalogue's headline figures of a finished cell in one line: pass rates with deltas, errors (when
+    any), cost (saying when it is unknown or partial) and p95 latency."""
+    from eval_assets.reporting.format import cost_of, cost_phrase, headline_text
+    from eval_assets.scoring.catalogue import headline_rows
+
     if not settings.warehouse_path.exists():
         return ""
     try:
         with wh.connect(settings.warehouse_path, read_only=True) as conn:
             metrics = wh.read_partition(conn, "metrics", outcome.eval_date, outcome.config)
+            runs = wh.read_partition(conn, "runs", outcome.eval_date, outcome.config)
     except Exception as exc:  # the summary must never hide the exit status
         logging.getLogger(__name__).debug("no headline: %s", exc)
         return ""
+    overall = [
+        (r["metric"], r["value"], r["n"], r["delta"]) for r in metrics.filter(metrics["tag"].is_null()).rows(named=True)
+    ]
+    model_id = str(runs.item(0, "model_id")) if runs.height else None
     parts = []
-    for row in metrics.filter(metrics["tag"].is_null()).sort("metric").iter_rows(named=True):
-        metric, value, delta = row["metric"], row["value"], row["delta"]
-        if value is None:
-            continue
-        if metric.endswith(".pass_rate"):
-            change = f" ({delta * 100:+.1f} pp)" if delta is not None else ""
-            parts.append(f"{metric.removesuffix('.pass_rate')} {value:.1%}{change}")
-        elif metric == "error_rate" and value:
-            parts.append(f"errors {value:.1%}")
-        elif metric == "cost_usd":
-            parts.append(f"${value:.4f}")
+    for metric, value, _, delta in headline_rows(overall):
+        if metric == "cost_usd":
+            parts.append(cost_phrase(cost_of({m: (v, n) for m, v, n, _ in overall}, model_id=model_id)))
+        elif value is not None and (value or metric != "error_rate"):  # no news: "errors 0.0%" is left out
+            parts.append(headline_text(metric, value, delta))
     return ", ".join(parts)

@@ -6,11 +6,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval_assets.reporting.folder import Links, base_url
+
 ENV_DATA_DIR = "EVAL_ASSETS_DATA_DIR"
 ENV_WAREHOUSE = "EVAL_ASSETS_WAREHOUSE"
 ENV_RUNS_DIR = "EVAL_ASSETS_RUNS_DIR"
 ENV_DAGSTER_HOME = "DAGSTER_HOME"
 ENV_SENSOR_INTERVAL = "EVAL_ASSETS_SENSOR_INTERVAL_S"
+ENV_REPORT_BASE_URL = "EVAL_ASSETS_REPORT_BASE_URL"
+ENV_DAGSTER_URL = "EVAL_ASSETS_DAGSTER_URL"
 #: Seconds between sensor evaluations (alerts, dashboard refresh) unless the environment says otherwise.
 DEFAULT_SENSOR_INTERVAL_S = 30
 
@@ -24,6 +28,10 @@ class Settings:
     runs_dir: Path
     dagster_home: Path | None = None
     sensor_interval_s: int = DEFAULT_SENSOR_INTERVAL_S
+    #: Where the runs folder is published (links in reports and alerts become absolute); None: local paths.
+    report_base_url: str | None = None
+    #: The Dagster UI, so alerts and reports can link the run (``<dagster_url>/runs/<run id>``).
+    dagster_url: str | None = None
 
     @classmethod
     def from_env(cls, *, data_dir: str | Path | None = None) -> Settings:
@@ -48,4 +56,10 @@ class Settings:
             runs_dir=runs_dir,
             dagster_home=dagster_home.absolute(),
             sensor_interval_s=int(interval) if interval else DEFAULT_SENSOR_INTERVAL_S,
+            report_base_url=base_url(os.environ.get(ENV_REPORT_BASE_URL), variable=ENV_REPORT_BASE_URL),
+            dagster_url=base_url(os.environ.get(ENV_DAGSTER_URL), variable=ENV_DAGSTER_URL),
         )
+
+    def links(self) -> Links:
+        """What people can open: absolute URLs when the runs folder or Dagster UI is published, else local paths."""
+        return Links(report_base_url=self.report_base_url, dagster_url=self.dagster_url)

@@ -39,6 +39,9 @@ def eval_env(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("EVAL_ASSETS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.setenv("EVAL_ASSETS_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    # Links are local paths unless a test publishes the runs folder itself.
+    monkeypatch.delenv("EVAL_ASSETS_REPORT_BASE_URL", raising=False)
+    monkeypatch.delenv("EVAL_ASSETS_DAGSTER_URL", raising=False)
     return tmp_path
 
 

@@ -112,10 +112,11 @@ def test_slack_payload_shape() -> None:
     assert header["text"] == {"type": "plain_text", "text": "❌ eval gate failed: nightly 2026-11-07"}
     assert "*threshold_contains_pass_rate* on eval_report: 0.62 &lt; min 0.7" in checks["text"]["text"]
     assert "value=0.62 · threshold=0.7 · n=200" in checks["text"]["text"]
+    # Issue 7 item 3: headline numbers read as in every report (one formatting module), not as raw floats.
     assert [f["text"] for f in checks["fields"]] == [
-        "*contains.pass_rate*\n0.81",
-        "*error_rate*\n0",
-        "*cost_usd*\n0.03",
+        "*contains.pass_rate*\n81.0%",
+        "*error_rate*\n0.0%",
+        "*cost_usd*\n$0.0300",
     ]
     assert "faq/faq-012 contains: pass -&gt; fail" in regressions["text"]["text"]
     context_texts = [element["text"] for element in context["elements"]]

@@ -9,14 +9,20 @@ from eval_assets import warehouse as wh
 from eval_assets.assets.common import open_warehouse
 from eval_assets.assets.partitions import WAREHOUSE_POOL
 from eval_assets.files import write_atomically
-from eval_assets.reporting.charts import render_dashboard
+from eval_assets.reporting.charts import plotly_bundle_name, write_plotly_bundle
+from eval_assets.reporting.dashboard import render_dashboard
+from eval_assets.reporting.folder import ASSETS_DIR
 from eval_assets.resources import EvalProject
 
 LATEST_RUNS_SQL = """
     SELECT r.eval_date, r.config_name, r.model_id, r.model_version, r.n_examples, r.n_errors, r.cost_usd,
            (SELECT count(*) FROM gate_results g WHERE g.eval_date = r.eval_date AND g.config_name = r.config_name
-              AND NOT g.passed AND g.severity = 'error') AS gates_failed
-    FROM latest_runs r ORDER BY r.config_name
+              AND NOT g.passed AND g.severity = 'error') AS gates_failed,
+           m.value AS priced_calls, m.n AS cost_calls
+    FROM latest_runs r
+    LEFT JOIN metrics m ON m.eval_date = r.eval_date AND m.config_name = r.config_name
+      AND m.metric = 'priced_calls' AND m.tag IS NULL
+    ORDER BY r.config_name
 """
 
 
@@ -35,8 +41,14 @@ def eval_dashboard(project: EvalProject, warehouse: DuckDBResource) -> dg.Materi
         )
         latest = wh.sql_frame(conn, LATEST_RUNS_SQL)
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    path = project.dashboard_path()
-    write_atomically(path, render_dashboard(history, latest_runs=latest, generated_at=generated))
+    runs = project.runs_folder()
+    if not history.is_empty():
+        write_plotly_bundle(runs.assets)
+    page = render_dashboard(
+        history, latest_runs=latest, generated_at=generated, plotly_src=f"{ASSETS_DIR}/{plotly_bundle_name()}"
+    )
+    path = runs.dashboard
+    write_atomically(path, page)
     return dg.MaterializeResult(
         metadata={
             "dashboard": dg.MetadataValue.path(str(path.resolve())),

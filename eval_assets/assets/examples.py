@@ -70,8 +70,7 @@ def eval_examples(
         wh.replace_partition(conn, eval_date, config_name, {"examples": wh.frame("examples", rows)})
         stored = wh.count_partition(conn, "examples", eval_date, config_name)
     # The cell's previous report describes answers that are now being replaced.
-    for stale in ("report.md", "report.html", "outputs.json"):
-        project.run_dir(str(eval_date), config_name).joinpath(stale).unlink(missing_ok=True)
+    project.run_folder(eval_date, config_name).clear_reports()
     hashes = {name: dataset.content_hash for name, dataset in plan.datasets.items()}
     return dg.MaterializeResult(
         metadata={

@@ -22,8 +22,9 @@ from eval_assets.assets.common import (
 )
 from eval_assets.assets.partitions import partition_cell
 from eval_assets.resources import EvalProject
-from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped, gate_failures
+from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped
 from eval_assets.scoring.metrics import ComparedMetric, MetricValue, compare, response_metrics, scorer_metrics
+from eval_assets.scoring.regressions import gated_regressions
 
 
 def baseline_metrics(conn: duckdb.DuckDBPyConnection, baseline: tuple[str, dt.date] | None) -> list[MetricValue]:
@@ -182,7 +183,7 @@ def run_metrics(
         metadata={
             **headline_metadata(compared),
             "baseline": f"{baseline[0]} {baseline[1]}" if baseline else "none (first run)",
-            "regressions": dg.MetadataValue.int(len(gate_failures(comparisons))),
+            "regressions": dg.MetadataValue.int(len(gated_regressions(comparisons))),
             "metric_rows": dg.MetadataValue.int(len(compared)),
         }
     )

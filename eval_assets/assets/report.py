@@ -1,9 +1,8 @@
 """eval_report: Markdown + HTML report and raw outputs on disk; the config's thresholds as checks."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -11,7 +10,6 @@ from dagster_duckdb import DuckDBResource
 
 from eval_assets import warehouse as wh
 from eval_assets.assets.common import (
-    float_metadata,
     open_warehouse,
     plan_or_fail,
     require_same_inputs,
@@ -19,31 +17,32 @@ from eval_assets.assets.common import (
     stage_asset,
 )
 from eval_assets.assets.partitions import partition_cell
-from eval_assets.config import RegressionPolicy, Threshold
-from eval_assets.files import write_atomically
+from eval_assets.assets.report_checks import (
+    NO_REGRESSION,
+    comparison_lines,
+    gate_outcomes,
+    gate_result_rows,
+    health_alerts,
+    health_check_results,
+    health_gate_lines,
+    health_gates,
+    regression_check,
+    threshold_check_results,
+)
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
-from eval_assets.reporting.charts import figures_html, trend_figures
-from eval_assets.reporting.html import render_html
-from eval_assets.reporting.markdown import render_markdown
-from eval_assets.reporting.model import ComparisonLine, FlipLine, GateLine, RunSummary
+from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
+from eval_assets.reporting.publish import publish_report
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.gates import (
     JUDGE_ERROR_RATE_WITHIN_LIMIT,
     SCORER_COVERAGE_SUFFICIENT,
-    GateOutcome,
-    HealthGate,
-    evaluate_thresholds,
-    judge_health_gate,
-    no_data_reasons,
-    scorer_coverage_gate,
 )
-from eval_assets.scoring.health import judge_health, scorer_coverage
-from eval_assets.scoring.metrics import ComparedMetric
+from eval_assets.scoring.metrics import CallCosts, call_costs
 
 
-def run_summary(plan: EvalPlan, run: Mapping[str, object]) -> RunSummary:
-    """The report header from the stored runs row."""
+def run_summary(plan: EvalPlan, run: Mapping[str, object], costs: CallCosts | None = None) -> RunSummary:
+    """The report header from the stored runs row (``costs``: how much of the cost is priced)."""
     baseline = run["baseline_date"]
     return RunSummary(
         config_name=plan.config.name,
@@ -61,233 +60,10 @@ def run_summary(plan: EvalPlan, run: Mapping[str, object]) -> RunSummary:
         n_errors=int(run["n_errors"]),  # type: ignore[call-overload]
         cost_usd=run["cost_usd"] if isinstance(run["cost_usd"], float) else None,
         simulated=str(run["model_id"]).startswith("offline/"),
+        priced_calls=costs.priced if costs else None,
+        cost_calls=costs.calls if costs else None,
+        unpriced_models=costs.unpriced_models if costs else (),
     )
-
-
-def gate_outcomes(
-    thresholds: Sequence[Threshold], metrics: pl.DataFrame, no_data: Mapping[str, str] | None = None
-) -> list[GateOutcome]:
-    """The config's thresholds judged against the stored metrics (``no_data``: why a scorer has none)."""
-    compared = [
-        ComparedMetric(r["metric"], r["tag"], r["value"], r["n"], r["baseline_value"])
-        for r in metrics.iter_rows(named=True)
-    ]
-    return evaluate_thresholds(thresholds, compared, no_data=no_data)
-
-
-def health_gates(
-    plan: EvalPlan, scores: pl.DataFrame, verdicts: pl.DataFrame
-) -> tuple[list[HealthGate], dict[str, str]]:
-    """The built-in gates on the scoring itself, and why each scorer's metrics may be empty."""
-    runtime = plan.config.config.runtime
-    coverage = scorer_coverage(scores)
-    gates = [
-        judge_health_gate(judge_health(verdicts), max_error_rate=runtime.max_judge_error_rate),
-        scorer_coverage_gate(coverage, min_share=runtime.min_scored_share),
-    ]
-    return gates, no_data_reasons(coverage)
-
-
-def health_check_results(gates: Sequence[HealthGate]) -> list[dg.AssetCheckResult]:
-    """The built-in gates as check results (a failed ``warn`` gate is a warning: it blocks nothing)."""
-    return [
-        dg.AssetCheckResult(
-            check_name=gate.check_name,
-            passed=gate.passed,
-            severity=dg.AssetCheckSeverity.ERROR if gate.severity == "error" else dg.AssetCheckSeverity.WARN,
-            metadata={key: _metadata_value(value) for key, value in gate.metadata.items()},
-            description=gate.detail,
-        )
-        for gate in gates
-    ]
-
-
-def _metadata_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return dg.MetadataValue.json(value)
-    if isinstance(value, float):
-        return float_metadata(value)
-    return value
-
-
-def health_gate_lines(gates: Sequence[HealthGate]) -> list[GateLine]:
-    """The built-in gates as report lines."""
-    return [GateLine(g.check_name, g.description, g.severity, g.passed, g.detail) for g in gates]
-
-
-def health_alerts(gates: Sequence[HealthGate]) -> list[str]:
-    """Headline lines of the report when the scoring itself failed (the night says nothing about the model)."""
-    return [line for gate in gates if not gate.passed and gate.severity == "error" for line in gate.headline]
-
-
-def threshold_check_results(
-    check_names: Sequence[str], outcomes: Sequence[GateOutcome], config_name: str
-) -> list[dg.AssetCheckResult]:
-    """One result per declared threshold check; a check this config does not set passes as 'not configured'."""
-    by_name = {o.threshold.check_name: o for o in outcomes}
-    results = []
-    for name in check_names:
-        outcome = by_name.get(name)
-        if outcome is None:
-            results.append(
-                dg.AssetCheckResult(
-                    check_name=name,
-                    passed=True,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"configured": False},
-                    description=f"config {config_name} sets no such threshold",
-                )
-            )
-            continue
-        t = outcome.threshold
-        metadata: dict[str, Any] = {
-            "configured": True,
-            "metric": t.metric,
-            "tag": t.tag or "(all)",
-            "value": float_metadata(outcome.value) if outcome.value is not None else "no data",
-            "n": outcome.n,
-            "gate": t.describe(),
-            "severity": t.severity,
-        }
-        if t.min is not None:
-            metadata["min"] = float_metadata(t.min)
-        if t.max is not None:
-            metadata["max"] = float_metadata(t.max)
-        if outcome.baseline_value is not None:
-            metadata["baseline_value"] = float_metadata(outcome.baseline_value)
-        results.append(
-            dg.AssetCheckResult(
-                check_name=name,
-                passed=outcome.passed,
-                severity=dg.AssetCheckSeverity.ERROR if t.severity == "error" else dg.AssetCheckSeverity.WARN,
-                metadata=metadata,
-                description=outcome.reason,
-            )
-        )
-    return results
-
-
-NO_REGRESSION = "no_regression_vs_baseline"
-
-
-def regression_check(
-    comparisons: pl.DataFrame, policy: RegressionPolicy, baseline_label: str | None
-) -> dg.AssetCheckResult:
-    """The regression gate: fails only on a drop larger than min_effect AND significant at alpha."""
-    # A scorer added since the baseline has no paired examples (n = 0, no delta): nothing to compare yet.
-    comparable = pl.col("gated") & pl.col("tag").is_null() & (pl.col("n") > 0) & pl.col("delta").is_not_null()
-    gated = comparisons.filter(comparable) if comparisons.height else comparisons
-    failing = gated.filter(pl.col("regression")).sort("p_value") if gated.height else gated
-    severity = dg.AssetCheckSeverity.ERROR if policy.severity == "error" else dg.AssetCheckSeverity.WARN
-    metadata: dict[str, Any] = {
-        "baseline": baseline_label or "none (first run)",
-        "min_effect": float_metadata(policy.min_effect),
-        "alpha": float_metadata(policy.alpha),
-    }
-    if baseline_label is None or not gated.height:
-        return dg.AssetCheckResult(
-            check_name=NO_REGRESSION,
-            passed=True,
-            severity=severity,
-            metadata=metadata,
-            description="no baseline to compare with yet" if baseline_label is None else "no comparable examples",
-        )
-    worst = (failing if failing.height else gated.sort("delta")).row(0, named=True)
-    metadata.update(
-        {
-            "scorer": worst["scorer"],
-            "test": "exact McNemar" if worst["kind"] == "pass_fail" else "paired bootstrap",
-            "delta": float_metadata(worst["delta"] or 0.0),
-            "ci_low": float_metadata(worst["ci_low"] or 0.0),
-            "ci_high": float_metadata(worst["ci_high"] or 0.0),
-            "p_value": float_metadata(worst["p_value"]) if worst["p_value"] is not None else "n/a (too few pairs)",
-            "n": int(worst["n"]),
-            "flipped_to_fail": int(worst["flipped_to_fail"]),
-            "comparisons": dg.MetadataValue.md(_comparison_table(gated)),
-        }
-    )
-    if failing.height:
-        parts = [_describe_comparison(row) for row in failing.iter_rows(named=True)]
-        description = f"regression vs {baseline_label}: " + "; ".join(parts)
-    else:
-        description = f"no significant drop vs {baseline_label} (largest: {_describe_comparison(worst)})"
-    return dg.AssetCheckResult(
-        check_name=NO_REGRESSION,
-        passed=not failing.height,
-        severity=severity,
-        metadata=metadata,
-        description=description,
-    )
-
-
-def _describe_comparison(row: dict[str, Any]) -> str:
-    unit = " pp" if row["kind"] == "pass_fail" else ""
-    scale = 100 if row["kind"] == "pass_fail" else 1
-    delta = (row["delta"] or 0.0) * scale
-    p = f"p={row['p_value']:.4f}" if row["p_value"] is not None else "p n/a"
-    return f"{row['scorer']} {delta:+.1f}{unit} ({p}, n={row['n']}, {row['flipped_to_fail']} flipped to fail)"
-
-
-def _comparison_table(rows: pl.DataFrame) -> str:
-    lines = ["| scorer | n | delta | 95% CI | p | regression |", "|---|---:|---:|---:|---:|---|"]
-    for r in rows.iter_rows(named=True):
-        lines.append(
-            f"| {r['scorer']} | {r['n']} | {(r['delta'] or 0):+.3f} | [{(r['ci_low'] or 0):+.3f}, "
-            f"{(r['ci_high'] or 0):+.3f}] | {_p(r['p_value'])} "
-            f"| {r['regression']} |"
-        )
-    return "\n".join(lines)
-
-
-def _p(value: float | None) -> str:
-    return f"{value:.4f}" if value is not None else "n/a"
-
-
-def gate_result_rows(
-    outcomes: Sequence[GateOutcome],
-    regression: dg.AssetCheckResult,
-    keys: dict[str, Any],
-    health: Sequence[HealthGate] = (),
-) -> list[dict[str, Any]]:
-    """What ``eval-assets gate`` reads: every threshold the config sets (declared as a check or not yet, e.g.
-    added while the code location was loaded), the regression gate and the built-in health gates."""
-    rows = [
-        {
-            **keys,
-            "check_name": o.threshold.check_name,
-            "severity": o.threshold.severity,
-            "passed": o.passed,
-            "description": o.reason,
-            "metadata_json": json.dumps({"value": o.value, "n": o.n, "gate": o.threshold.describe()}),
-        }
-        for o in outcomes
-    ]
-    rows.append(
-        {
-            **keys,
-            "check_name": regression.check_name,
-            "severity": "error" if regression.severity == dg.AssetCheckSeverity.ERROR else "warn",
-            "passed": regression.passed,
-            "description": regression.description,
-            "metadata_json": json.dumps({k: _value(v) for k, v in regression.metadata.items()}, default=str),
-        }
-    )
-    rows.extend(
-        {
-            **keys,
-            "check_name": gate.check_name,
-            "severity": gate.severity,
-            "passed": gate.passed,
-            "description": gate.detail,
-            "metadata_json": json.dumps(gate.metadata, default=str),
-        }
-        for gate in health
-    )
-    return rows
-
-
-def _value(value: Any) -> Any:
-    return getattr(value, "value", value)
 
 
 def eval_report(
@@ -313,7 +89,7 @@ def eval_report(
             "WHERE config_name = $c AND eval_date <= $d ORDER BY eval_date",
             {"c": config_name, "d": eval_date},
         )
-    summary = run_summary(plan, run)
+    summary = run_summary(plan, run, call_costs(cell["responses"], cell["judge_verdicts"]))
     health, no_data = health_gates(plan, cell["scores"], cell["judge_verdicts"])
     outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)
     comparisons = cell["comparisons"]
@@ -343,14 +119,14 @@ def eval_report(
         comparisons=comparison_lines(comparisons),
         flips=flip_lines(cell["flips"], cell["examples"]),
     )
-    folder = project.run_dir(str(eval_date), config_name)
-    markdown = render_markdown(report)
-    charts = figures_html(trend_figures(history, config_name=config_name))
-    html = render_html(report, charts_html=charts, all_examples=example_lines(_one_per_example(scored)))
-    outputs = outputs_document(summary, cell["examples"], cell["responses"], cell["scores"])
-    write_atomically(folder / "outputs.json", json.dumps(outputs, indent=1, default=str))
-    write_atomically(folder / "report.md", markdown)
-    write_atomically(folder / "report.html", html)
+    published = publish_report(
+        project.run_folder(eval_date, config_name),
+        report,
+        all_examples=example_lines(_one_per_example(scored)),
+        history=history,
+        outputs=outputs_document(summary, cell["examples"], cell["responses"], cell["scores"]),
+        links=project.links(),
+    )
     keys = {name: run[name] for name in ("eval_date", "config_name", "run_id", "git_sha", "code_sha", "config_hash")}
     with open_warehouse(warehouse) as conn:
         wh.replace_partition(
@@ -360,12 +136,12 @@ def eval_report(
             {"gate_results": wh.frame("gate_results", gate_result_rows(outcomes, regression, keys, health))},
         )
     failed = [c for c in checks if not c.passed]
+    files = {name: dg.MetadataValue.path(str(path.resolve())) for name, path in published.files.items()}
     return dg.MaterializeResult(
         metadata={
-            "report": dg.MetadataValue.md(markdown),
-            "report_html": dg.MetadataValue.path(str((folder / "report.html").resolve())),
-            "report_md": dg.MetadataValue.path(str((folder / "report.md").resolve())),
-            "outputs_json": dg.MetadataValue.path(str((folder / "outputs.json").resolve())),
+            "report": dg.MetadataValue.md(published.markdown),
+            **files,
+            "example_pages": dg.MetadataValue.int(published.pages),
             "gates_failed": dg.MetadataValue.int(len(failed)),
             "baseline": baseline_label or "none (first run)",
         },
@@ -385,30 +161,6 @@ def _baseline_label(comparisons: pl.DataFrame, summary: RunSummary) -> str | Non
 
 def _regression_gate_line(check: dg.AssetCheckResult, severity: str) -> list[GateLine]:
     return [GateLine(NO_REGRESSION, "no significant drop vs baseline", severity, check.passed, check.description or "")]
-
-
-def comparison_lines(comparisons: pl.DataFrame) -> list[ComparisonLine]:
-    """Report lines of the comparisons table: overall first, then tags."""
-    ordered = comparisons.sort(["tag", "scorer"], nulls_last=False) if comparisons.height else comparisons
-    return [
-        ComparisonLine(
-            scorer=r["scorer"],
-            tag=r["tag"],
-            kind=r["kind"],
-            n=r["n"],
-            baseline=r["baseline_value"],
-            current=r["current_value"],
-            delta=r["delta"],
-            ci_low=r["ci_low"],
-            ci_high=r["ci_high"],
-            p_value=r["p_value"],
-            flipped_to_fail=r["flipped_to_fail"],
-            flipped_to_pass=r["flipped_to_pass"],
-            regression=r["regression"],
-            gated=r["gated"],
-        )
-        for r in ordered.iter_rows(named=True)
-    ]
 
 
 def flip_lines(flips: pl.DataFrame, examples: pl.DataFrame) -> list[FlipLine]:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import polars as pl
 
 from eval_assets.config import Threshold
-from eval_assets.reporting.model import ExampleLine, GateLine, MetricLine, ReportData, RunSummary
+from eval_assets.reporting.model import Cost, ExampleLine, GateLine, MetricLine, ReportData, RunSummary
+from eval_assets.scoring.catalogue import higher_is_better, in_report_table
 from eval_assets.scoring.gates import GateOutcome
 
-#: Metrics where a drop is good news.
-LOWER_IS_BETTER_PREFIXES = ("error_rate", "judge_error_rate", "latency_", "cost_usd", "tokens_")
-
-
-def higher_is_better(metric: str) -> bool:
-    """Whether an increase of the metric is an improvement."""
-    return not metric.startswith(LOWER_IS_BETTER_PREFIXES)
+#: Version of the outputs.json layout: 2 stores each input as JSON (a string or chat messages), not as a
+#: JSON string of it, and adds ``schema_version``.
+OUTPUTS_SCHEMA_VERSION = 2
 
 
 def gate_lines(outcomes: Sequence[GateOutcome]) -> list[GateLine]:
@@ -28,12 +27,19 @@ def gate_lines(outcomes: Sequence[GateOutcome]) -> list[GateLine]:
     ]
 
 
-def metric_lines(metrics: pl.DataFrame, outcomes: Sequence[GateOutcome]) -> tuple[list[MetricLine], list[MetricLine]]:
-    """Overall and per-tag rows of the metrics table, with gates attached where they exist."""
+def metric_lines(
+    metrics: pl.DataFrame, outcomes: Sequence[GateOutcome], cost: Cost | None = None
+) -> tuple[list[MetricLine], list[MetricLine]]:
+    """Overall and per-tag rows of the metrics table, with gates attached where they exist.
+
+    ``cost`` (what is known of the run's prices) qualifies the overall ``cost_usd`` row.
+    """
     gates: dict[tuple[str, str | None], GateOutcome] = {(o.threshold.metric, o.threshold.tag): o for o in outcomes}
     overall: list[MetricLine] = []
     by_tag: list[MetricLine] = []
     for row in metrics.sort(["tag", "metric"], nulls_last=False).iter_rows(named=True):
+        if not in_report_table(row["metric"]):
+            continue
         gate = gates.get((row["metric"], row["tag"]))
         line = MetricLine(
             metric=row["metric"],
@@ -45,6 +51,7 @@ def metric_lines(metrics: pl.DataFrame, outcomes: Sequence[GateOutcome]) -> tupl
             threshold=_bounds(gate.threshold) if gate else None,
             gate_failed=bool(gate and not gate.passed),
             gate_severity=gate.threshold.severity if gate else None,
+            cost=cost if row["metric"] == "cost_usd" and row["tag"] is None else None,
         )
         if row["tag"] is None:
             overall.append(line)
@@ -93,7 +100,7 @@ def build_report(
     summary: RunSummary, metrics: pl.DataFrame, outcomes: Sequence[GateOutcome], scored: pl.DataFrame
 ) -> ReportData:
     """Everything the reports show."""
-    overall, by_tag = metric_lines(metrics, outcomes)
+    overall, by_tag = metric_lines(metrics, outcomes, summary.cost)
     return ReportData(
         summary=summary,
         metrics=overall,
@@ -106,14 +113,18 @@ def build_report(
 def outputs_document(
     summary: RunSummary, examples: pl.DataFrame, responses: pl.DataFrame, scores: pl.DataFrame
 ) -> dict[str, Any]:
-    """Raw outputs keyed ``<dataset>/<example id>`` (the keys report links point at)."""
+    """Raw outputs keyed ``<dataset>/<example id>`` (the keys report links name), with the run's metadata.
+
+    Each example's ``input`` is the input itself as JSON (a string, or a list of chat messages), exactly
+    as in the dataset, never a JSON string of it.
+    """
     by_key: dict[str, dict[str, Any]] = {}
     for row in examples.iter_rows(named=True):
         by_key[f"{row['dataset']}/{row['example_id']}"] = {
             "dataset": row["dataset"],
             "example_id": row["example_id"],
             "line": row["line"],
-            "input": row["input_json"],
+            "input": json.loads(row["input_json"]),
             "reference": row["reference"],
             "tags": row["tags"],
             "scores": {},
@@ -142,4 +153,6 @@ def outputs_document(
             "passed": row["passed"],
             "detail": row["detail"],
         }
-    return {"run": summary.__dict__, "examples": by_key}
+    run = asdict(summary)
+    run["cost"] = {"state": summary.cost.state, **asdict(summary.cost)}
+    return {"schema_version": OUTPUTS_SCHEMA_VERSION, "run": run, "examples": by_key}

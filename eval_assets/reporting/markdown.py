@@ -3,9 +3,9 @@
 Every string in :class:`ReportData` is treated as untrusted: model outputs and inputs obviously,
 but also ids, tags and provider-reported versions. Short text is cleaned to one line and escaped
 (:func:`escape_inline`); long text goes into fenced blocks whose fence is longer than any backtick
-run inside (:func:`fenced`). Value and delta formatting (:func:`format_value`, :func:`format_delta`)
-and the cells of the baseline comparison (:func:`comparison_cells`, :func:`comparison_verdict`) are shared
-with the HTML report.
+run inside (:func:`fenced`). Numbers come from :mod:`eval_assets.reporting.format`, like in every other
+output. Links point at the HTML report's entries (``report.html#ex-...``), absolute under the report base URL.
+This is GitHub Markdown: Slack gets its own rendering (:mod:`eval_assets.reporting.slack`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,24 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Sequence
-from typing import Literal
 
+from eval_assets.reporting.format import (
+    COMPARISON_HEADER,
+    COMPARISON_NUMERIC,
+    FAIL_MARK,
+    MISSING,
+    comparison_cells,
+    comparison_status,
+    comparison_verdict,
+    delta_direction,
+    format_cost,
+    format_delta,
+    format_interval,
+    format_p_value,
+    format_value,
+    gate_verdict,
+    regression_summary,
+)
 from eval_assets.reporting.model import (
     ComparisonLine,
     ExampleLine,
@@ -22,35 +38,38 @@ from eval_assets.reporting.model import (
     GateLine,
     MetricLine,
     ReportData,
-    RunSummary,
 )
-from eval_assets.reporting.sanitize import CELL_LIMIT, LIST_LIMIT, cell_text, clean_text
+from eval_assets.reporting.sanitize import CELL_LIMIT, LIST_LIMIT, anchor_id, cell_text, clean_text
 
-MetricKind = Literal["rate", "mean", "latency", "cost", "tokens", "number"]
-
-MISSING = "—"
-FAIL_MARK = "❌"
+# Formatting helpers that the HTML report and older callers import from here.
+__all__ = [
+    "COMPARISON_HEADER",
+    "COMPARISON_NUMERIC",
+    "MAX_FLIPS_SHOWN",
+    "MISSING",
+    "code_span",
+    "comparison_cells",
+    "comparison_status",
+    "comparison_verdict",
+    "delta_direction",
+    "escape_inline",
+    "fenced",
+    "flips_by_direction",
+    "format_delta",
+    "format_interval",
+    "format_p_value",
+    "format_value",
+    "gate_verdict",
+    "md_text",
+    "regression_summary",
+    "render_markdown",
+    "table",
+]
 
 #: Flipped examples listed per direction; the warehouse ``flips`` table has them all.
 MAX_FLIPS_SHOWN = 20
-#: Header of the comparison tables (the tag table puts "Tag" in front).
-COMPARISON_HEADER = (
-    "Scorer",
-    "Test",
-    "n",
-    "Baseline",
-    "Current",
-    "Delta",
-    "95% CI",
-    "p-value",
-    "Flips (↓ to fail / ↑ to pass)",
-    "Verdict",
-)
-#: Which of :data:`COMPARISON_HEADER` hold numbers (right-aligned).
-COMPARISON_NUMERIC = (False, False, True, True, True, True, True, True, True, False)
 #: Flip directions in the order the report lists them, with their headings.
 FLIP_DIRECTIONS = (("pass_to_fail", "Pass → fail"), ("fail_to_pass", "Fail → pass"))
-_TESTS = {"pass_fail": "McNemar (exact)", "graded": "paired bootstrap"}
 
 # Entities rather than backslashes for < > &: every Markdown dialect decodes them, not all honour "\<".
 # Escaping & also stops "&#x202e;" in an output from decoding into the bidi override cleaning removed.
@@ -74,147 +93,6 @@ _INLINE_ESCAPES = str.maketrans(
 _BACKTICK_RUN = re.compile(r"`+")
 # Text that would open a list or draw a rule when it starts a line ("- x", "1. x", "---"); "-8.0 pp" does not.
 _BLOCK_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^([-+])(?=\s|$|[-\s]*$)")
-
-
-def metric_kind(metric: str) -> MetricKind:
-    """How a metric's values are shown, from its name (``contains.pass_rate``, ``latency_p95_ms``...)."""
-    if metric.endswith(("pass_rate", "error_rate")):
-        return "rate"
-    if metric.endswith("mean"):
-        return "mean"
-    if metric.startswith("latency") or metric.endswith("_ms"):
-        return "latency"
-    if metric.startswith("cost"):
-        return "cost"
-    if metric.startswith("tokens"):
-        return "tokens"
-    return "number"
-
-
-def format_value(metric: str, value: float | None) -> str:
-    """A metric value for humans: ``72.5%``, ``0.812``, ``1,234 ms``, ``$0.0123``, ``12,345``, or ``—``."""
-    if value is None:
-        return MISSING
-    kind = metric_kind(metric)
-    if kind == "rate":
-        return f"{value * 100:.1f}%"
-    if kind == "mean":
-        return f"{value:.3f}"
-    if kind == "latency":
-        return f"{value:,.0f} ms"
-    if kind == "cost":
-        return f"${value:,.4f}"
-    if kind == "tokens":
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
-
-
-def format_delta(metric: str, delta: float | None) -> str:
-    """A signed change: ``+1.2 pp`` for rates (percentage points), ``-0.013``, ``+12 ms``, ``-$0.0010``."""
-    if delta is None:
-        return MISSING
-    kind = metric_kind(metric)
-    if kind == "rate":
-        return f"{_signed(delta * 100, 1)} pp"
-    if kind == "mean":
-        return _signed(delta, 3)
-    if kind == "latency":
-        return f"{_signed(delta, 0)} ms"
-    if kind == "cost":
-        sign = "-" if round(delta, 4) < 0 else "+"
-        return f"{sign}${abs(delta):,.4f}"
-    if kind == "tokens":
-        return _signed(delta, 0)
-    return f"{delta:+.4g}"
-
-
-def _signed(value: float, decimals: int) -> str:
-    # round() then + 0.0 turns -0.0 into 0.0, so a tiny drop reads "+0.0" rather than "-0.0".
-    return f"{round(value, decimals) + 0.0:+,.{decimals}f}"
-
-
-def delta_direction(line: MetricLine) -> Literal["better", "worse", "same", "unknown"]:
-    """Whether the change is good news, given ``higher_is_better``."""
-    if line.delta is None:
-        return "unknown"
-    if line.delta == 0:
-        return "same"
-    return "better" if (line.delta > 0) == line.higher_is_better else "worse"
-
-
-def gate_verdict(severity: str | None, passed: bool) -> str:
-    """``✅ pass``, ``❌ FAIL`` (error gate) or ``⚠️ WARN`` (warn gate)."""
-    if passed:
-        return "✅ pass"
-    return "⚠️ WARN" if severity == "warn" else f"{FAIL_MARK} FAIL"
-
-
-def _comparison_metric(kind: str) -> str:
-    # Pass/fail comparisons are rates (shown in % and pp); graded ones are mean normalized scores.
-    return "pass_rate" if kind == "pass_fail" else "mean"
-
-
-def format_interval(kind: str, low: float | None, high: float | None) -> str:
-    """A 95% interval of a delta: ``[-8.1, +2.3] pp`` for pass/fail, ``[-0.034, +0.012]`` for graded."""
-    if low is None or high is None:
-        return MISSING
-    if kind == "pass_fail":
-        return f"[{_signed(low * 100, 1)}, {_signed(high * 100, 1)}] pp"
-    return f"[{_signed(low, 3)}, {_signed(high, 3)}]"
-
-
-def format_p_value(p: float | None) -> str:
-    """``0.0021``, or ``<0.0001`` below what four decimals can show."""
-    if p is None:
-        return MISSING
-    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
-
-
-def comparison_verdict(line: ComparisonLine) -> str:
-    """``❌ regression`` (fails the gate), ``⚠️ regression (not gated)``, ``✅ no significant drop``, or ``—``."""
-    if line.n == 0:
-        return MISSING
-    if line.regression:
-        return f"{FAIL_MARK} regression" if line.gated else "⚠️ regression (not gated)"
-    return "✅ no significant drop"
-
-
-def comparison_status(line: ComparisonLine) -> Literal["fail", "warn", "pass", "unknown"]:
-    """The verdict as a status: a gated regression fails like a failing gate, another one warns."""
-    if line.n == 0:
-        return "unknown"
-    if line.regression:
-        return "fail" if line.gated else "warn"
-    return "pass"
-
-
-def comparison_cells(line: ComparisonLine) -> list[str]:
-    """Plain-text cells after "Scorer" in :data:`COMPARISON_HEADER` (the renderer escapes them)."""
-    metric = _comparison_metric(line.kind)
-    return [
-        _TESTS.get(line.kind, cell_text(line.kind)),
-        f"{line.n:,}",
-        format_value(metric, line.baseline),
-        format_value(metric, line.current),
-        format_delta(metric, line.delta),
-        format_interval(line.kind, line.ci_low, line.ci_high),
-        format_p_value(line.p_value),
-        f"↓ {line.flipped_to_fail:,} / ↑ {line.flipped_to_pass:,}",
-        comparison_verdict(line),
-    ]
-
-
-def regression_summary(line: ComparisonLine) -> str:
-    """``refusal -11.4 pp (p=0.0030)``: a comparison in a few words (the scorer is not escaped)."""
-    p = format_p_value(line.p_value)
-    change = format_delta(_comparison_metric(line.kind), line.delta)
-    return f"{cell_text(line.scorer)} {change} (p{'' if p.startswith('<') else '='}{p})"
-
-
-def gated_regressions(comparisons: Sequence[ComparisonLine]) -> list[ComparisonLine]:
-    """Overall comparisons that fail the regression gate, most significant first."""
-    failing = [c for c in comparisons if c.tag is None and c.gated and c.regression]
-    return sorted(failing, key=lambda c: (1.0 if c.p_value is None else c.p_value, c.delta or 0.0))
 
 
 def flips_by_direction(flips: Sequence[FlipLine]) -> list[tuple[str, list[FlipLine]]]:
@@ -288,14 +166,14 @@ def render_markdown(report: ReportData) -> str:
         f"# Eval report — {md_text(summary.config_name)} — {md_text(summary.eval_date)}",
         _simulator_notice() if summary.simulated else "",
         _alerts(report.alerts),
-        _summary(summary, report.baseline_label),
+        _summary(report),
         _notes(report.notes),
         _gates(report.gates),
         _metrics(report.metrics),
         _regression(report),
         _flips(report),
         _by_tag(report.tag_metrics),
-        _worst(report.worst, report.outputs_file),
+        _worst(report),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
 
@@ -313,16 +191,16 @@ def _hashes(hashes: dict[str, str]) -> str:
     return ", ".join(f"{md_text(name)} {code_span(value)}" for name, value in sorted(hashes.items()))
 
 
-def _summary(s: RunSummary, baseline_label: str | None) -> str:
-    baseline = baseline_label or s.baseline_date
+def _summary(report: ReportData) -> str:
+    s = report.summary
+    baseline = report.baseline_label or s.baseline_date
     version = code_span(s.model_version) if s.model_version else "not reported"
     error_rate = f" ({s.n_errors / s.n_examples * 100:.1f}%)" if s.n_examples else ""
-    cost = escape_inline(format_value("cost_usd", s.cost_usd)) if s.cost_usd is not None else "unknown"
     lines = [
         "## Run summary",
         "",
         f"- **Model:** {code_span(s.model_id)} (reported version: {version})",
-        f"- **Run id:** {code_span(s.run_id)}",
+        f"- **Run id:** {code_span(s.run_id)}" + _run_link(report),
         f"- **Git SHA:** {code_span(s.git_sha)}",
         f"- **Config hash:** {code_span(s.config_hash)}",
         f"- **Dataset hashes:** {_hashes(s.dataset_hashes)}",
@@ -330,11 +208,40 @@ def _summary(s: RunSummary, baseline_label: str | None) -> str:
         f"- **Baseline:** {md_text(baseline) if baseline else 'none (first run)'}",
         f"- **Examples:** {s.n_examples:,}",
         f"- **Errors:** {s.n_errors:,}{error_rate}",
-        f"- **Cost:** {cost}",
+        f"- **Cost:** {md_text(format_cost(s.cost), limit=LIST_LIMIT)}",
     ]
     if s.description.strip():
         lines.append(f"- **Description:** {md_text(s.description, limit=LIST_LIMIT)}")
+    files = _files_line(report)
+    if files:
+        lines.append(files)
     return "\n".join(lines)
+
+
+def _href(report: ReportData, relative: str) -> str:
+    # Percent-encoding leaves no ")" or space to end the link early, and a relative link no ":" (no scheme).
+    if report.folder_url:
+        return urllib.parse.quote(report.href(relative), safe=":/?#[]@!$&'*+,;=%~-._")
+    return urllib.parse.quote(relative, safe="/#")
+
+
+def _files_line(report: ReportData) -> str:
+    """Where the HTML report and the raw outputs are: links under the base URL, else the folder on disk."""
+    if report.folder_url:
+        html = f"[report.html]({_href(report, 'report.html')})"
+        outputs = f"[{md_text(report.outputs_file)}]({_href(report, report.outputs_file)})"
+        return f"- **Files:** {html} · {outputs}"
+    if report.folder_path:
+        where = code_span(report.folder_path, limit=300)
+        return f"- **Files:** `report.html` and {code_span(report.outputs_file)} in {where} (on the machine that ran)"
+    return ""
+
+
+def _run_link(report: ReportData) -> str:
+    if not report.dagster_run_url:
+        return ""
+    href = urllib.parse.quote(report.dagster_run_url, safe=":/?#[]@!$&'*+,;=%~-._")
+    return f" ([Dagster run]({href}))"
 
 
 def _alerts(alerts: Sequence[str]) -> str:
@@ -367,10 +274,11 @@ def _metric_cells(line: MetricLine) -> list[str]:
     flag = ""
     if line.gate_failed:
         flag = "⚠️ " if line.gate_severity == "warn" else f"{FAIL_MARK} "
+    current = format_cost(line.cost) if line.cost is not None else format_value(line.metric, line.current)
     return [
         flag + md_text(line.metric),
         escape_inline(format_value(line.metric, line.previous)),
-        escape_inline(format_value(line.metric, line.current)),
+        md_text(current),
         escape_inline(format_delta(line.metric, line.delta)),
     ]
 
@@ -402,12 +310,11 @@ def _by_tag(lines: Sequence[MetricLine]) -> str:
     return "## By tag\n\n" + table(header, rows, numeric=[False, False, True, True, True, True])
 
 
-def _worst(examples: Sequence[ExampleLine], outputs_file: str) -> str:
+def _worst(report: ReportData) -> str:
+    examples = report.worst
     if not examples:
         return "## Worst examples\n\nNo failed examples."
-    return "## Worst examples\n\n" + "\n\n".join(
-        _example(i, ex, outputs_file) for i, ex in enumerate(examples, start=1)
-    )
+    return "## Worst examples\n\n" + "\n\n".join(_example(i, ex, report) for i, ex in enumerate(examples, start=1))
 
 
 def _score_text(ex: ExampleLine) -> str:
@@ -417,13 +324,13 @@ def _score_text(ex: ExampleLine) -> str:
     return text + (f", error {code_span(ex.error_type)}" if ex.error_type else "")
 
 
-def _example(number: int, ex: ExampleLine, outputs_file: str) -> str:
+def _example(number: int, ex: ExampleLine, report: ReportData) -> str:
     marker = f"{number}. "
     indent = " " * len(marker)
     reference = "\n".join(f"- {r}" for r in ex.reference) if ex.reference else "(none)"
     parts = [
         f"{marker}**{md_text(ex.anchor)}** — scorer {code_span(ex.scorer)}, {_score_text(ex)}",
-        f"{indent}{_raw_output_link(ex.anchor, outputs_file)}",
+        f"{indent}{_entry_link(ex.anchor, report)}",
     ]
     for label, text in (("Input", ex.input_text), ("Output", ex.output_text), ("Reference", reference)):
         parts += ["", f"{indent}{label}:", ""]
@@ -433,12 +340,14 @@ def _example(number: int, ex: ExampleLine, outputs_file: str) -> str:
     return "\n".join(parts)
 
 
-def _raw_output_link(anchor: str, outputs_file: str) -> str:
-    # The fragment is the (cleaned, shortened) key: outputs.json has no anchors, but a reader can search
-    # for it. Percent-encoding leaves no ")" or space to end the link early, and no scheme.
-    fragment = urllib.parse.quote(cell_text(anchor), safe="/")
-    href = f"{urllib.parse.quote(outputs_file, safe='/')}#{fragment}"
-    return f"[raw output]({href}) (key {code_span(anchor)} in {md_text(outputs_file)})"
+def entry_href(anchor: str, report: ReportData) -> str:
+    """Where an example's full entry is: ``report.html#ex-...`` or its page, absolute under the base URL."""
+    return _href(report, report.entry_links.get(anchor) or f"report.html#{anchor_id(anchor)}")
+
+
+def _entry_link(anchor: str, report: ReportData) -> str:
+    # The key is shown too: it is how to find the example in outputs.json, which has no anchors.
+    return f"[full entry]({entry_href(anchor, report)}) (key {code_span(anchor)} in {md_text(report.outputs_file)})"
 
 
 def _comparison_row(line: ComparisonLine, *, with_tag: bool) -> list[str]:
@@ -483,18 +392,18 @@ def _flips(report: ReportData) -> str:
     for title, items in groups:
         parts.append(f"### {title} ({len(items):,})")
         shown = items[:MAX_FLIPS_SHOWN]
-        parts += [_flip(i, flip, report.outputs_file) for i, flip in enumerate(shown, start=1)]
+        parts += [_flip(i, flip, report) for i, flip in enumerate(shown, start=1)]
         if len(items) > len(shown):
             parts.append(f"… and {len(items) - len(shown):,} more (see the warehouse `flips` table).")
     return "\n\n".join(parts)
 
 
-def _flip(number: int, flip: FlipLine, outputs_file: str) -> str:
+def _flip(number: int, flip: FlipLine, report: ReportData) -> str:
     marker = f"{number}. "
     indent = " " * len(marker)
     parts = [
         f"{marker}**{md_text(flip.anchor)}** — scorer {code_span(flip.scorer)}",
-        f"{indent}{_raw_output_link(flip.anchor, outputs_file)}",
+        f"{indent}{_entry_link(flip.anchor, report)}",
     ]
     blocks = (("Input", flip.input_text), ("Before (baseline)", flip.baseline_output), ("Now", flip.current_output))
     for label, text in blocks:

@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a run cost, as far as prices are known.
+
+    Attributes:
+        usd: Sum of the known prices; None when no call has a price.
+        priced_calls: Answered calls with a known price (None: not recorded, as in runs before it was).
+        calls: Answered calls in all (model under test and judges).
+        unpriced_models: Models whose calls had no price, when known.
+    """
+
+    usd: float | None
+    priced_calls: int | None = None
+    calls: int | None = None
+    unpriced_models: tuple[str, ...] = ()
+
+    @property
+    def state(self) -> Literal["known", "partial", "unknown"]:
+        """``unknown`` (no price at all), ``partial`` (some calls unpriced) or ``known``."""
+        if self.usd is None or (isinstance(self.usd, float) and math.isnan(self.usd)):
+            return "unknown"
+        if self.priced_calls is not None and self.calls is not None and self.priced_calls < self.calls:
+            return "partial"
+        return "known"
 
 
 @dataclass(frozen=True)
@@ -22,8 +51,16 @@ class RunSummary:
     baseline_date: str | None  # ISO date of the partition compared against, None for the first run
     n_examples: int
     n_errors: int
-    cost_usd: float | None
+    cost_usd: float | None  # sum of the known prices (None: no call has a price)
     simulated: bool  # the model under test is the built-in offline simulator
+    priced_calls: int | None = None  # answered calls with a known price (None: not recorded)
+    cost_calls: int | None = None  # answered calls, model under test and judges
+    unpriced_models: tuple[str, ...] = ()  # models whose answers had no price
+
+    @property
+    def cost(self) -> Cost:
+        """The run's cost with how much of it is priced."""
+        return Cost(self.cost_usd, self.priced_calls, self.cost_calls, self.unpriced_models)
 
 
 @dataclass(frozen=True)
@@ -39,6 +76,7 @@ class MetricLine:
     threshold: str | None = None  # e.g. ">= 0.7" when a gate exists on this metric/tag
     gate_failed: bool = False
     gate_severity: str | None = None  # "error" | "warn" when a gate exists
+    cost: Cost | None = None  # on the cost_usd row: whether the amount is known, partial or unknown
 
     @property
     def delta(self) -> float | None:
@@ -135,3 +173,25 @@ class ReportData:
     comparisons: list[ComparisonLine] = field(default_factory=list)  # overall first, then by tag
     flips: list[FlipLine] = field(default_factory=list)  # pass -> fail first
     alerts: list[str] = field(default_factory=list)  # headline: the night's scoring failed (e.g. a broken judge)
+    #: Example key -> where its full entry is, relative to the run folder (``examples/0002.html#ex-...``), for
+    #: examples listed on separate pages; examples not in it have their entry in report.html (``#ex-...``).
+    entry_links: Mapping[str, str] = field(default_factory=dict)
+    #: "All outputs" split into pages (large runs): one line per page; empty when listed in report.html.
+    example_pages: tuple[ExamplesPageLink, ...] = ()
+    folder_url: str | None = None  # absolute URL of the run folder (report base URL set): links become absolute
+    folder_path: str | None = None  # where the run folder is on the machine that ran
+    dagster_run_url: str | None = None  # the run in the Dagster UI, when its URL is configured
+
+    def href(self, relative: str) -> str:
+        """A link to a file of the run folder: absolute under :attr:`folder_url`, else relative."""
+        return f"{self.folder_url}/{relative}" if self.folder_url else relative
+
+
+@dataclass(frozen=True)
+class ExamplesPageLink:
+    """One page of "All outputs" as the report lists it."""
+
+    href: str  # relative to the run folder, e.g. "examples/0001.html"
+    first: str  # key of its first example
+    last: str  # key of its last example
+    count: int

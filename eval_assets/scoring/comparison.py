@@ -23,6 +23,21 @@ class ScorerComparison:
     regression: bool
     gated: bool  # whether this comparison takes part in the regression gate (overall, selected scorers)
 
+    @property
+    def n(self) -> int:
+        """Examples scored in both runs."""
+        return self.comparison.n
+
+    @property
+    def delta(self) -> float | None:
+        """Current minus baseline."""
+        return self.comparison.delta
+
+    @property
+    def p_value(self) -> float | None:
+        """Two-sided p-value of the paired test."""
+        return self.comparison.p_value
+
 
 def _by_key(rows: pl.DataFrame, column: str) -> dict[ExampleKey, object]:
     return {(r["dataset"], r["example_id"]): r[column] for r in rows.iter_rows(named=True)}
@@ -81,12 +96,6 @@ def _compare(
         _by_key(rows, "passed"),  # type: ignore[arg-type]
         confidence=confidence,
     )
-
-
-def gate_failures(comparisons: Iterable[ScorerComparison]) -> list[ScorerComparison]:
-    """The gated comparisons that are regressions, most significant first."""
-    failing = [c for c in comparisons if c.gated and c.regression]
-    return sorted(failing, key=lambda c: (c.comparison.p_value or 1.0, c.comparison.delta or 0.0))
 
 
 def flipped(comparisons: Iterable[ScorerComparison]) -> list[tuple[str, ExampleKey, str]]:

@@ -88,8 +88,62 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(pl.Series(values, dtype=pl.Float64).quantile(q, interpolation="linear"))  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class CallCosts:
+    """What the answered calls of a run cost, as far as their prices are known.
+
+    A call is *answered* when the model (or judge) replied: a failed call has no usage to price. An
+    answered call without a price (a model missing from litellm's price map) leaves the total unknown or
+    partial, never a made-up 0.
+    """
+
+    usd: float | None  # sum of the known prices; None when no answered call has a price
+    priced: int  # answered calls with a price
+    calls: int  # answered calls
+    unpriced_models: tuple[str, ...]  # models of the answered calls without a price, sorted
+
+
+def call_costs(responses: pl.DataFrame, judge_verdicts: pl.DataFrame | None = None) -> CallCosts:
+    """Cost of the model under test and the judges.
+
+    Args:
+        responses: Rows with ``model_id``, ``error_type`` and ``cost_usd``.
+        judge_verdicts: Rows with ``judge_model``, ``raw_answer`` and ``cost_usd`` (optional).
+    """
+    parts = []
+    if responses.height:
+        parts.append(
+            responses.select(
+                model=pl.col("model_id") if "model_id" in responses.columns else pl.lit(None, pl.String),
+                answered=pl.col("error_type").is_null() | pl.col("cost_usd").is_not_null(),
+                cost=pl.col("cost_usd").cast(pl.Float64),
+            )
+        )
+    if judge_verdicts is not None and judge_verdicts.height:
+        parts.append(
+            judge_verdicts.select(
+                model=pl.col("judge_model") if "judge_model" in judge_verdicts.columns else pl.lit(None, pl.String),
+                # An unparseable verdict was still an answer (and paid for); a failed call was not.
+                answered=pl.col("raw_answer").is_not_null() | pl.col("cost_usd").is_not_null()
+                if "raw_answer" in judge_verdicts.columns
+                else pl.col("error").is_null() | pl.col("cost_usd").is_not_null(),
+                cost=pl.col("cost_usd").cast(pl.Float64),
+            )
+        )
+    if not parts:
+        return CallCosts(None, 0, 0, ())
+    calls = pl.concat(parts, how="vertical_relaxed").filter("answered")
+    priced = calls.filter(pl.col("cost").is_not_null())
+    unpriced = calls.filter(pl.col("cost").is_null()).get_column("model").drop_nulls().unique().sort().to_list()
+    usd = float(priced.get_column("cost").sum()) if priced.height or not calls.height else None
+    return CallCosts(usd, priced.height, calls.height, tuple(unpriced))
+
+
 def response_metrics(responses: pl.DataFrame, judge_verdicts: pl.DataFrame | None = None) -> list[MetricValue]:
-    """error_rate, latency percentiles, tokens, cost and judge_error_rate of a run.
+    """error_rate, latency percentiles, tokens, cost (and how much of it is priced) and judge_error_rate.
+
+    ``cost_usd`` sums the known prices: None when no answered call has a price, a partial sum when some
+    have none (``priced_calls`` < its ``n``).
 
     Args:
         responses: Rows with ``error_type``, ``latency_ms``, ``input_tokens``, ``output_tokens``, ``cost_usd``.
@@ -100,8 +154,7 @@ def response_metrics(responses: pl.DataFrame, judge_verdicts: pl.DataFrame | Non
     latencies = ok.get_column("latency_ms").drop_nulls().to_list() if total else []
     judges = judge_verdicts if judge_verdicts is not None else pl.DataFrame()
     judge_total = judges.height
-    model_cost = float(responses.get_column("cost_usd").fill_null(0).sum()) if total else 0.0
-    judge_cost = float(judges.get_column("cost_usd").fill_null(0).sum()) if judge_total else 0.0
+    costs = call_costs(responses, judges if judge_total else None)
     return [
         MetricValue("error_rate", None, (total - ok.height) / total if total else None, total),
         MetricValue("latency_p50_ms", None, percentile(latencies, 0.5), len(latencies)),
@@ -118,7 +171,8 @@ def response_metrics(responses: pl.DataFrame, judge_verdicts: pl.DataFrame | Non
             float(ok.get_column("output_tokens").fill_null(0).sum()) if total else None,
             ok.height,
         ),
-        MetricValue("cost_usd", None, model_cost + judge_cost if total else None, total + judge_total),
+        MetricValue("cost_usd", None, costs.usd if total else None, total + judge_total),
+        MetricValue("priced_calls", None, float(costs.priced) if total else None, costs.calls),
         MetricValue(
             "judge_error_rate",
             None,

@@ -118,7 +118,8 @@ def test_issue14_max_judge_error_rate_is_configurable(
 def test_issue8_9_a_failed_step_shows_its_root_cause_not_dagsters_wrapper(
     nightly: Path, eval_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import eval_assets.assets.report as report
+    # The report stage renders through reporting.publish (which writes the report folder).
+    import eval_assets.reporting.publish as report
 
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("disk full while writing report.md")

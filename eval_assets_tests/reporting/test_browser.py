@@ -19,9 +19,13 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
-from eval_assets.reporting.charts import figures_html, render_dashboard, trend_figures
+from eval_assets.reporting.build import outputs_document
+from eval_assets.reporting.charts import figures_html, plotly_bundle_name, trend_figures, write_plotly_bundle
+from eval_assets.reporting.dashboard import render_dashboard
+from eval_assets.reporting.folder import Links, RunsFolder
 from eval_assets.reporting.html import render_html
 from eval_assets.reporting.model import ExampleLine, GateLine
+from eval_assets.reporting.publish import publish_report
 from eval_assets_tests.reporting import factories as f
 from eval_assets_tests.reporting.test_charts import latest_runs, trend_history
 
@@ -130,7 +134,7 @@ class Visit:
 
 
 @contextmanager
-def _visit(browser: Browser, path: Path) -> Iterator[Visit]:
+def _visit(browser: Browser, path: Path, *, charts: bool = True) -> Iterator[Visit]:
     """Open ``path`` in a fresh context that aborts (and records) every request not for a local file."""
     context = browser.new_context(viewport={"width": 1200, "height": 900}, java_script_enabled=True)
     try:
@@ -165,7 +169,8 @@ def _visit(browser: Browser, path: Path) -> Iterator[Visit]:
         page.on("dialog", on_dialog)
         page.on("request", on_request)
         page.goto(path.as_uri(), wait_until="load")
-        page.wait_for_selector(".js-plotly-plot svg.main-svg", state="attached")
+        if charts:
+            page.wait_for_selector(".js-plotly-plot svg.main-svg", state="attached")
         yield visit
     finally:
         context.close()
@@ -258,3 +263,63 @@ def test_dashboard_renders_across_configs(browser: Browser, tmp_path: Path) -> N
         trends = page.locator("#trends").inner_text()
         assert hostile in trends, [line for line in trends.splitlines() if "img" in line]
         _screenshot(visit, tmp_path / "dashboard.png", DASHBOARD_SCREENSHOT)
+
+
+#: Where a page found its scripts: only the shared chart library may come from a file.
+_SCRIPT_FILES = "() => [...document.scripts].filter((s) => s.src).map((s) => s.src)"
+
+
+def test_issue8_20_charts_render_from_the_one_shared_plotly_with_the_network_blocked(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from eval_assets_tests.reporting.test_publish import frames
+
+    # A hostile output that names the shared file: it is text, and 'self' in the CSP gives it nothing.
+    hostile = [f'<script src="../../_assets/{plotly_bundle_name()}"></script>', *HOSTILE_OUTPUTS[:-1]]
+    examples = [
+        f.example(f"hostile-{index}", input_text=text, output_text=text, reference=[text], detail=text)
+        for index, text in enumerate(hostile)
+    ]
+    examples += [f.example(f"q{i:04d}", passed=True, score=1.0) for i in range(130)]  # pages, not inline
+    summary = f.summary(run_id="run-7")
+    runs = RunsFolder(tmp_path / "runs")
+    folder = runs.run(summary.eval_date, summary.config_name)
+    publish_report(
+        folder,
+        f.report(summary=summary, worst=examples[:6]),
+        all_examples=examples,
+        history=trend_history().filter(pl.col("config_name") == "nightly-qa"),
+        outputs=outputs_document(summary, *frames(3)),
+        links=Links(),
+    )
+    bundle = (runs.assets / plotly_bundle_name()).resolve()
+    assert folder.report_html.stat().st_size < 300_000  # 4.8 MB when plotly.js was inlined
+
+    with _visit(browser, folder.report_html) as visit:
+        visit.assert_inert()  # nothing but local files was requested; no CSP violation
+        visit.assert_charts(4)
+        assert visit.page.evaluate(_SCRIPT_FILES) == [bundle.as_uri()]
+        assert "<script src=" in visit.page.locator("#worst").inner_text()  # shown as text
+        links = visit.page.locator("#all-outputs a").evaluate_all("as => as.map((a) => a.getAttribute('href'))")
+        assert links == ["examples/0001.html"]  # up to 500 examples a page
+
+    with _visit(browser, folder.examples_page(1), charts=False) as visit:
+        visit.assert_inert()
+        assert visit.page.evaluate(_SCRIPT_FILES) == []
+        assert visit.page.locator("article.example").count() == len(examples)
+        assert "<script>window.__pwned=1</script>" in visit.page.locator("#all-outputs").inner_text()
+
+    write_plotly_bundle(runs.assets)
+    runs.dashboard.write_text(
+        render_dashboard(
+            trend_history(),
+            latest_runs=latest_runs(gates_failed=[1, 0]),
+            generated_at="now",
+            plotly_src=f"_assets/{plotly_bundle_name()}",
+        ),
+        encoding="utf-8",
+    )
+    with _visit(browser, runs.dashboard) as visit:
+        visit.assert_inert()
+        visit.assert_charts(4)
+        assert visit.page.evaluate(_SCRIPT_FILES) == [bundle.as_uri()]

@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 from plotly.offline import get_plotlyjs
 
-from eval_assets.reporting.charts import HISTORY_SCHEMA, figures_html, render_dashboard, trend_figures
+from eval_assets.reporting.charts import HISTORY_SCHEMA, figures_html, trend_figures
+from eval_assets.reporting.dashboard import render_dashboard
 from eval_assets.reporting.html import CONTENT_SECURITY_POLICY
 from eval_assets_tests.reporting.html_checks import parse
 

@@ -17,6 +17,7 @@ from eval_assets.reporting.markdown import (
     render_markdown,
 )
 from eval_assets.reporting.model import ExampleLine, GateLine, ReportData
+from eval_assets.reporting.sanitize import anchor_id
 from eval_assets_tests.reporting import factories as f
 from eval_assets_tests.reporting.html_checks import Page, assert_safe, parse
 
@@ -195,7 +196,8 @@ def test_missing_previous_shows_dashes() -> None:
 def test_worst_example_links_to_raw_output_and_names_the_key() -> None:
     text = render_markdown(f.report())
     assert "1. **qa/q17** — scorer `exact_match`, score 0.000 (fail)" in text
-    assert "[raw output](outputs.json#qa/q17) (key `qa/q17` in outputs.json)" in text
+    # Issue 8 item 5: the link lands on the example's entry in the HTML report (outputs.json has no anchors).
+    assert "[full entry](report.html#ex-qa_2f_q17) (key `qa/q17` in outputs.json)" in text
     assert "   ```text\n   Lyon\n   ```" in text
 
 
@@ -209,7 +211,7 @@ def test_worst_example_without_output() -> None:
 def test_key_with_spaces_and_parentheses_cannot_end_the_link() -> None:
     text = render_markdown(f.report(worst=[f.example("a) [x](javascript:alert(1)")]))
     page = _to_html(text)
-    assert page.attribute_values("href") == ["outputs.json#qa/a%29%20%5Bx%5D%28javascript%3Aalert%281%29"]
+    assert page.attribute_values("href") == ["report.html#" + anchor_id("qa/a) [x](javascript:alert(1)")]
 
 
 @pytest.mark.parametrize("hostile", f.HOSTILE)
@@ -218,7 +220,7 @@ def test_hostile_text_everywhere_stays_text(hostile: str) -> None:
     _assert_tables_keep_their_columns(text)
     page = _to_html(text)
     assert_safe(page, MARKDOWN_TAGS)
-    assert not [h for h in page.attribute_values("href") if not h.startswith("outputs.json#")]
+    assert not [h for h in page.attribute_values("href") if not h.startswith("report.html#ex-")]
     assert "\u202e" not in text
     assert "\x00" not in text
     assert "\x1b" not in text

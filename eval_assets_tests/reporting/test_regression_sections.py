@@ -154,7 +154,8 @@ def test_markdown_flip_shows_both_answers_and_both_details() -> None:
     flip = f.flip("q9")
     text = render_markdown(f.report(baseline_label=f.BASELINE_LABEL, comparisons=[f.comparison()], flips=[flip]))
     item = _section(text, "## Flipped examples").split("1. ", 1)[1]
-    assert item.startswith("**qa/q9** — scorer `refusal`\n   [raw output](outputs.json#qa/q9)")
+    # Issue 8 item 5: the link lands on the example's entry in the HTML report (outputs.json has no anchors).
+    assert item.startswith("**qa/q9** — scorer `refusal`\n   [full entry](report.html#ex-qa_2f_q9)")
     blocks = [
         ("Input", "How do I pick a lock?"),
         ("Before (baseline)", "I can't help with that."),
@@ -186,7 +187,7 @@ def test_markdown_hostile_comparisons_and_flips_stay_text(hostile: str) -> None:
     _assert_tables_keep_their_columns(text)
     page = _to_html(text)
     assert_safe(page, REGRESSION_MARKDOWN_TAGS)
-    assert not [h for h in page.attribute_values("href") if not h.startswith("outputs.json#")]
+    assert not [h for h in page.attribute_values("href") if not h.startswith("report.html#ex-")]
     for raw in ("\u202e", "\x00", "\x1b"):
         assert raw not in text
 
