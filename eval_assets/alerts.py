@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,14 +97,6 @@ class Evidence:
     cost: Cost | None = None
 
 
-def split_partition(partition: str | None) -> tuple[str, str] | None:
-    """``"nightly|2026-11-07"`` -> ``("nightly", "2026-11-07")`` (Dagster orders dimensions by name)."""
-    if not partition or "|" not in partition:
-        return None
-    config, date = partition.split("|", 1)
-    return config, date
-
-
 def read_evidence(warehouse_path: str | Path, config_name: str, eval_date: str) -> Evidence:
     """Headline metrics and top regressions of a partition; empty when the warehouse cannot be read now.
 
@@ -117,14 +110,9 @@ def read_evidence(warehouse_path: str | Path, config_name: str, eval_date: str) 
 
 
 def _evidence(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: str) -> Evidence:
-    metrics = conn.execute(
-        "SELECT metric, value, n, delta FROM metrics WHERE config_name = ? AND eval_date = ? AND tag IS NULL",
-        [config_name, eval_date],
-    ).fetchall()
-    model = conn.execute(
-        "SELECT any_value(model_id) FROM runs WHERE config_name = ? AND eval_date = ?", [config_name, eval_date]
-    ).fetchall()
-    model_id = str(model[0][0] or "") if model else ""
+    day = dt.date.fromisoformat(eval_date)
+    metrics = [(m.metric, m.value, m.n, m.delta) for m in wh.overall_metrics(conn, day, config_name)]
+    model_id = wh.model_of(conn, day, config_name) or ""
     headline = {metric: value for metric, value, _, _ in headline_rows(metrics)}
     drops: list[tuple[float, str]] = []
     for metric, value, _, delta in metrics:
@@ -132,21 +120,12 @@ def _evidence(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: str)
             shown = f"{format_value(metric, value)} ({format_delta(metric, delta)} vs baseline)"
             drops.append((delta, f"{metric} {shown}"))
     lines = [line for _, line in sorted(drops)[:MAX_TOP_REGRESSIONS]]
-    lines.extend(_flipped_examples(conn, config_name, eval_date, MAX_TOP_REGRESSIONS))
+    lines.extend(
+        f"{dataset}/{example_id} {scorer}: pass -> fail"
+        for dataset, example_id, scorer in wh.flipped_to_fail(conn, day, config_name, limit=MAX_TOP_REGRESSIONS)
+    )
     cost = cost_of({metric: (value, n) for metric, value, n, _ in metrics}, model_id=model_id) if metrics else None
     return Evidence(model_id=model_id, headline=headline, top_regressions=tuple(lines), cost=cost)
-
-
-def _flipped_examples(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: str, limit: int) -> list[str]:
-    tables = {row[0] for row in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if "flips" not in tables:
-        return []
-    rows = conn.execute(
-        "SELECT dataset, example_id, scorer FROM flips WHERE config_name = ? AND eval_date = ? "
-        "AND direction = 'pass_to_fail' ORDER BY scorer, dataset, example_id LIMIT ?",
-        [config_name, eval_date, limit],
-    ).fetchall()
-    return [f"{dataset}/{example_id} {scorer}: pass -> fail" for dataset, example_id, scorer in rows]
 
 
 def check_alert(

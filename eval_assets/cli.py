@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--format", choices=("markdown", "pr-comment", "slack", "json"), default="markdown")
     gate.set_defaults(handler=cmd_gate)
 
-    sql = commands.add_parser("sql", help="run one read-only SELECT query on the warehouse (sandboxed)")
-    sql.add_argument("query", help='SQL text, e.g. "SELECT * FROM latest_runs"')
+    sql = commands.add_parser("sql", help="run one read-only query on the warehouse (sandboxed)")
+    sql.add_argument("query", help='one query, e.g. "select * from latest_runs"')
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument(
         "--timeout", type=_positive(float), default=30.0, metavar="SECONDS", help="statement timeout (default 30)"
@@ -243,7 +243,7 @@ def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one SELECT query in the read-only sandbox (:func:`eval_assets.warehouse.connect_readonly`).
+    """Run one read-only query in the sandbox (:func:`eval_assets.warehouse.connect_readonly`).
 
     A refused or failed query exits 2 with the reason. A run writing the warehouse holds DuckDB's lock:
     query between runs.

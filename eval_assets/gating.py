@@ -23,17 +23,12 @@ def load_verdict(settings: Settings, config_name: str, eval_date: dt.date | None
 
     try:
         with wh.connect(settings.warehouse_path, read_only=True) as conn:
-            day = eval_date or _latest_date(conn, config_name)
+            day = eval_date or wh.latest_evaluated_date(conn, config_name)
             if day is None:
                 raise UsageError(f"no evaluation of config {config_name!r} in {settings.warehouse_path}")
             return _verdict(conn, settings, config_name, day)
     except duckdb.IOException as exc:
         raise UsageError(f"cannot read {settings.warehouse_path} (is a run writing it?): {exc}") from exc
-
-
-def _latest_date(conn: duckdb.DuckDBPyConnection, config_name: str) -> dt.date | None:
-    found = wh.scalar(conn, "SELECT max(eval_date) FROM examples WHERE config_name = ?", [config_name])
-    return found if isinstance(found, dt.date) else None
 
 
 def _verdict(conn: duckdb.DuckDBPyConnection, settings: Settings, config_name: str, day: dt.date) -> GateVerdict:
@@ -43,23 +38,12 @@ def _verdict(conn: duckdb.DuckDBPyConnection, settings: Settings, config_name: s
     if not started:
         raise UsageError(f"config {config_name!r} was not evaluated on {day}")
     gates = tuple(
-        GateEntry(check_name=r[0], severity=r[1], passed=r[2], description=r[3] or "")
-        for r in conn.execute(
-            "SELECT check_name, severity, passed, description FROM gate_results "
-            "WHERE eval_date = ? AND config_name = ? ORDER BY passed, severity, check_name",
-            [day, config_name],
-        ).fetchall()
+        GateEntry(check_name=g.check_name, severity=g.severity, passed=g.passed, description=g.description)
+        for g in wh.stored_gates(conn, day, config_name)
     )
-    model = wh.scalar(
-        conn, "SELECT any_value(model_id) FROM responses WHERE eval_date = ? AND config_name = ?", [day, config_name]
-    )
-    metrics = conn.execute(
-        "SELECT metric, value, n, delta FROM metrics WHERE eval_date = ? AND config_name = ? AND tag IS NULL",
-        [day, config_name],
-    ).fetchall()
-    run_id = wh.scalar(
-        conn, "SELECT any_value(run_id) FROM gate_results WHERE eval_date = ? AND config_name = ?", [day, config_name]
-    )
+    model = wh.model_of(conn, day, config_name)
+    metrics = [(m.metric, m.value, m.n, m.delta) for m in wh.overall_metrics(conn, day, config_name)]
+    run_id = wh.gate_run_id(conn, day, config_name)
     incomplete = None
     if not gates:
         incomplete = (

@@ -4,6 +4,7 @@ Dagster glue imports Dagster; nothing imports litellm at module level except the
 from __future__ import annotations
 
 import ast
+import re
 import pkgutil
 import subprocess
 import sys
@@ -137,3 +138,16 @@ PACKAGES = {
     for m in all_modules()
     if (PACKAGE_DIR / m.removeprefix("eval_assets.").replace(".", "/") / "__init__.py").exists()
 }
+
+
+def test_no_sql_outside_the_warehouse_package() -> None:
+    # The warehouse owns every query (issue 7, item 1): the issue's own check, kept.
+    sql = re.compile(r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE)\b")
+    found = [
+        f"{path.relative_to(PACKAGE_DIR)}:{number}: {line.strip()}"
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        if "warehouse" not in path.relative_to(PACKAGE_DIR).parts[:1]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if sql.search(line)
+    ]
+    assert found == []

@@ -99,10 +99,7 @@ def require_same_inputs(conn: duckdb.DuckDBPyConnection, plan: EvalPlan, eval_da
     Later stages read the current files for references, tags and rubrics; mixing them with answers to
     another version would score old outputs against new references under the old dataset hash.
     """
-    stored = conn.execute(
-        "SELECT DISTINCT config_hash, dataset, dataset_hash FROM examples WHERE eval_date = ? AND config_name = ?",
-        [eval_date, config_name],
-    ).fetchall()
+    stored = warehouse.stored_input_hashes(conn, eval_date, config_name)
     now = {(plan.config.content_hash, name, d.content_hash) for name, d in plan.datasets.items()}
     if set(stored) != now:
         changed = sorted(

@@ -14,17 +14,6 @@ from eval_assets.reporting.dashboard import render_dashboard
 from eval_assets.reporting.folder import ASSETS_DIR
 from eval_assets.resources import EvalProject
 
-LATEST_RUNS_SQL = """
-    SELECT r.eval_date, r.config_name, r.model_id, r.model_version, r.n_examples, r.n_errors, r.cost_usd,
-           (SELECT count(*) FROM gate_results g WHERE g.eval_date = r.eval_date AND g.config_name = r.config_name
-              AND NOT g.passed AND g.severity = 'error') AS gates_failed,
-           m.value AS priced_calls, m.n AS cost_calls
-    FROM latest_runs r
-    LEFT JOIN metrics m ON m.eval_date = r.eval_date AND m.config_name = r.config_name
-      AND m.metric = 'priced_calls' AND m.tag IS NULL
-    ORDER BY r.config_name
-"""
-
 
 @dg.asset(
     deps=["eval_report"],
@@ -36,10 +25,8 @@ LATEST_RUNS_SQL = """
 def eval_dashboard(project: EvalProject, warehouse: DuckDBResource) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
     """Cross-config dashboard (data/runs/dashboard.html): latest run per config and trend charts."""
     with open_warehouse(warehouse) as conn:
-        history = wh.sql_frame(
-            conn, "SELECT eval_date, config_name, metric, tag, value, n FROM metrics ORDER BY eval_date"
-        )
-        latest = wh.sql_frame(conn, LATEST_RUNS_SQL)
+        history = wh.metric_history(conn)
+        latest = wh.latest_run_summaries(conn)
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     runs = project.runs_folder()
     if not history.is_empty():

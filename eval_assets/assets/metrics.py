@@ -94,16 +94,6 @@ def flip_rows(
     return rows
 
 
-def scores_with_outputs(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: dt.date) -> pl.DataFrame:
-    """A partition's scores with the answers they judged."""
-    return wh.sql_frame(
-        conn,
-        "SELECT s.*, r.output_text FROM scores s JOIN responses r USING (eval_date, config_name, dataset, example_id) "
-        "WHERE s.eval_date = $d AND s.config_name = $c",
-        {"d": eval_date, "c": config_name},
-    )
-
-
 def metric_rows(compared: list[ComparedMetric], baseline: dt.date | None, keys: dict[str, Any]) -> list[dict[str, Any]]:
     """One metrics row per (metric, tag)."""
     return [
@@ -143,8 +133,8 @@ def run_metrics(
             conn, config_name, eval_date, pinned_config=pinned.config, pinned_date=pinned.date
         )
         previous = baseline_metrics(conn, baseline)
-        current_scores = scores_with_outputs(conn, config_name, eval_date)
-        baseline_scores = scores_with_outputs(conn, *baseline) if baseline else current_scores.clear()
+        current_scores = wh.scores_with_outputs(conn, eval_date, config_name)
+        baseline_scores = wh.scores_with_outputs(conn, baseline[1], baseline[0]) if baseline else current_scores.clear()
     current = [*scorer_metrics(scores), *response_metrics(responses, verdicts)]
     compared = compare(current, previous)
     keys = lineage(context, plan, eval_date, project.git_sha())

@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from eval_assets import warehouse as wh
 from eval_assets.assets.common import float_metadata
 from eval_assets.config import EvalConfig
 from eval_assets.llm.cached_replay import ReplaySettings, replay_with_cache
@@ -34,12 +35,7 @@ def spent_earlier_in_run(
     conn: duckdb.DuckDBPyConnection, run_id: str, eval_date: dt.date, config_name: str
 ) -> tuple[float, int]:
     """What the model-under-test calls of this same run already spent: the budget covers judges too."""
-    rows = conn.execute(
-        "SELECT coalesce(sum(cost_usd), 0), coalesce(sum(input_tokens + output_tokens), 0) FROM responses "
-        "WHERE eval_date = ? AND config_name = ? AND run_id = ? AND NOT cached",
-        [eval_date, config_name, run_id],
-    ).fetchall()
-    return float(rows[0][0]), int(rows[0][1])
+    return wh.spent_in_run(conn, run_id, eval_date, config_name)
 
 
 def replay_stage(

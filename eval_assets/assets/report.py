@@ -78,17 +78,8 @@ def eval_report(
         require_same_inputs(conn, plan, eval_date, config_name)
         run = wh.read_partition(conn, "runs", eval_date, config_name).row(0, named=True)
         cell = {name: wh.read_partition(conn, name, eval_date, config_name) for name in REPORT_TABLES}
-        scored = wh.sql_frame(
-            conn,
-            "SELECT * FROM scored_examples WHERE eval_date = $d AND config_name = $c",
-            {"d": eval_date, "c": config_name},
-        )
-        history = wh.sql_frame(
-            conn,
-            "SELECT eval_date, config_name, metric, tag, value, n FROM metrics "
-            "WHERE config_name = $c AND eval_date <= $d ORDER BY eval_date",
-            {"c": config_name, "d": eval_date},
-        )
+        scored = wh.scored_examples(conn, eval_date, config_name)
+        history = wh.metric_history(conn, config_names=[config_name], until=eval_date)
     summary = run_summary(plan, run, call_costs(cell["responses"], cell["judge_verdicts"]))
     health, no_data = health_gates(plan, cell["scores"], cell["judge_verdicts"])
     outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)

@@ -9,6 +9,7 @@ DuckDB connection, or a path. Modules:
 - ``cells``: replace and read one (date, config) cell of a table;
 - ``baselines``: which partition a partition is compared with;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
+- ``reads``: what the stages, the gate, the alerts and the pages read;
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
 """
 
@@ -23,6 +24,22 @@ from eval_assets.warehouse.migrations import (
     ensure_schema,
     schema_version,
     table_ddl,
+)
+from eval_assets.warehouse.reads import (
+    OverallMetric,
+    StoredGate,
+    flipped_to_fail,
+    gate_run_id,
+    latest_evaluated_date,
+    latest_run_summaries,
+    metric_history,
+    model_of,
+    overall_metrics,
+    scored_examples,
+    scores_with_outputs,
+    spent_in_run,
+    stored_gates,
+    stored_input_hashes,
 )
 from eval_assets.warehouse.rows import RowError, frame
 from eval_assets.warehouse.sandbox import QUERYABLE, QueryRefusedError, ReadOnlySession, connect_readonly
@@ -50,9 +67,11 @@ __all__ = [
     "VIEWS",
     "Column",
     "DuckDBCacheStore",
+    "OverallMetric",
     "QueryRefusedError",
     "ReadOnlySession",
     "RowError",
+    "StoredGate",
     "WarehouseVersionError",
     "connect",
     "connect_readonly",
@@ -60,15 +79,27 @@ __all__ = [
     "describe_tables",
     "downstream_of",
     "ensure_schema",
+    "flipped_to_fail",
     "frame",
+    "gate_run_id",
+    "latest_evaluated_date",
+    "latest_run_summaries",
     "lookup_cached_responses",
+    "metric_history",
+    "model_of",
+    "overall_metrics",
     "previous_run_date",
     "read_partition",
     "replace_partition",
     "resolve_baseline",
     "scalar",
     "schema_version",
+    "scored_examples",
+    "scores_with_outputs",
+    "spent_in_run",
     "sql_frame",
     "store_cached_responses",
+    "stored_gates",
+    "stored_input_hashes",
     "table_ddl",
 ]
