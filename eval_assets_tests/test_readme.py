@@ -6,6 +6,7 @@ SQL examples run against a populated warehouse in ``assets/test_graph.py`` and t
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from pathlib import Path
@@ -105,7 +106,13 @@ def test_every_documented_command_and_flag_exists() -> None:
         if command is None or command.isupper():
             continue
         assert command in subcommands, f"README documents `eval-assets {command}`, which does not exist"
-        known = {flag for action in subcommands[command]._actions for flag in action.option_strings}
+        parser_of = subcommands[command]
+        nested = next((a for a in parser_of._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if nested is not None:  # `cache clear --config`: the flags of the action named next
+            action = next((w for w in words[words.index(command) + 1 :] if w in nested.choices), None)
+            if action is not None:
+                parser_of = nested.choices[action]
+        known = {flag for action in parser_of._actions for flag in action.option_strings}
         for word in words:
             flag = word.split("=", 1)[0].strip("[]")
             if flag.startswith("--"):

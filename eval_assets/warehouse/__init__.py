@@ -14,7 +14,13 @@ DuckDB connection, or a path. Modules:
 """
 
 from eval_assets.warehouse.baselines import previous_run_date, resolve_baseline
-from eval_assets.warehouse.cache import DuckDBCacheStore, lookup_cached_responses, store_cached_responses
+from eval_assets.warehouse.cache import (
+    DuckDBCacheStore,
+    cache_stats,
+    clear_cache,
+    lookup_cached_responses,
+    store_cached_responses,
+)
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
 from eval_assets.warehouse.connection import connect, scalar, sql_frame
 from eval_assets.warehouse.migrations import (
@@ -73,6 +79,8 @@ __all__ = [
     "RowError",
     "StoredGate",
     "WarehouseVersionError",
+    "cache_stats",
+    "clear_cache",
     "connect",
     "connect_readonly",
     "count_partition",

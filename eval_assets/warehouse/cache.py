@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -134,3 +135,37 @@ class DuckDBCacheStore:
 
 def _has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(scalar(conn, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+
+
+def cache_stats(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Cached answers per model: how many, what they cost when first paid, and their age range."""
+    return sql_frame(
+        conn,
+        "SELECT model_id, count(*) AS answers, sum(cost_usd) AS cost_usd, count(cost_usd) AS priced, "
+        "min(created_at) AS oldest, max(created_at) AS newest FROM response_cache GROUP BY model_id ORDER BY model_id",
+    )
+
+
+def clear_cache(
+    conn: duckdb.DuckDBPyConnection, *, config_name: str | None = None, before: dt.date | None = None
+) -> int:
+    """Delete cached answers (of one config's requests, received before a date, or all); returns how many.
+
+    A config's requests are those its stored answers and judge verdicts name: the cache itself keys answers
+    by request only, so two configs sending the same request share (and lose) one cached answer.
+    """
+    conditions: list[str] = []
+    params: list[object] = []
+    if config_name is not None:
+        conditions.append(
+            "request_hash IN (SELECT request_hash FROM responses WHERE config_name = ? "
+            "UNION SELECT request_hash FROM judge_verdicts WHERE config_name = ?)"
+        )
+        params += [config_name, config_name]
+    if before is not None:
+        conditions.append("created_at < ?")
+        params.append(dt.datetime.combine(before, dt.time()))
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    found = scalar(conn, f"SELECT count(*) FROM response_cache{where}", params)
+    conn.execute(f"DELETE FROM response_cache{where}", params)
+    return int(found or 0)
