@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from eval_assets import warehouse as wh
-from eval_assets.cli import RunOutcome, main, print_summary
+from eval_assets.cli import RunOutcome, main
+from eval_assets.cli.run import print_summary
 from eval_assets.config import NotificationTarget
 from eval_assets.notify import Alert, FailedCheck, send, slack_payload, summary_line, webhook_payload
 from eval_assets.reporting.gate import GateEntry, GateVerdict, render_gate
