@@ -12,14 +12,32 @@ import hashlib
 import json
 import re
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from eval_assets.config_checks import check_api_base, check_dataset_path, json_schema_problem
+from eval_assets.config_base import (
+    LABEL_PATTERN,
+    MODEL_ID_PATTERN,
+    RUBRIC_NAME_PATTERN,
+    SCORER_NAME_PATTERN,
+    Label,
+    Seed,
+)
+from eval_assets.config_base import ModelSpec as ModelSpec  # re-exported: the llm layer imports it from here
+from eval_assets.config_base import StrictModel as _Strict
+from eval_assets.config_checks import check_dataset_path
 from eval_assets.errors import InputProblem, InvalidInputError
 from eval_assets.scoring import catalogue
-from eval_assets.scoring.patterns import PatternError, compile_pattern
+from eval_assets.scoring.registry import (
+    COMMON_FIELDS,
+    all_scorers,
+    judge_options,
+    scorer_for,
+    scorer_named,
+    scorer_spec_type,
+)
+from eval_assets.scoring.registry import ScorerSpec as ScorerSpec  # re-exported for callers of the config
 from eval_assets.yaml_lines import (
     FieldPath,
     YamlSyntaxError,
@@ -31,57 +49,12 @@ from eval_assets.yaml_lines import (
 
 #: Config names become Dagster partition keys: no separators Dagster reserves ("|", ",", "[", "]", "...").
 CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-SCORER_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
-#: A rubric is named by its file in prompts/ (no directories: the name cannot walk out of prompts/).
-RUBRIC_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
-#: A one-line label (tag, owner): no control or format characters, which would garble terminals and chat.
-LABEL_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]*$"
-#: A model id: printable, no whitespace (it is sent to providers and shown in every report).
-MODEL_ID_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f]{1,256}$"
 
-#: Providers take at most a 64-bit integer seed; a larger one passes YAML and fails (or wraps) at the call.
-Seed = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-Label = Annotated[str, Field(min_length=1, max_length=100, pattern=LABEL_PATTERN)]
-
-ScorerKind = Literal["exact_match", "contains", "regex_match", "json_valid", "numeric_match", "refusal", "rubric_judge"]
-#: Scorers that compare the output with the example's reference.
-SCORERS_NEEDING_REFERENCE: frozenset[str] = frozenset({"exact_match", "contains", "numeric_match"})
-
-
-class _Strict(BaseModel):
-    # allow_inf_nan=False: every float field of every config model refuses NaN and +-inf (".nan", ".inf",
-    # "1e999", "nan" as a string). A NaN threshold never fails ("0.25 >= nan" is false both ways) and an
-    # infinite timeout or budget is no limit at all. Set here, once, so a field added later cannot forget.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class ModelSpec(_Strict):
-    """A model reachable through litellm."""
-
-    id: str = Field(
-        pattern=MODEL_ID_PATTERN, description="litellm model id, e.g. openai/gpt-4o-mini or offline/assistant-v1."
-    )
-    api_base: str | None = Field(
-        default=None,
-        max_length=2048,
-        description="Base URL (http or https) of an OpenAI-compatible server (vLLM, Ollama, llama.cpp, ...).",
-    )
-    api_key_env: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="Name of the environment variable holding the API key (never the key itself).",
-    )
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature.")
-    max_tokens: int = Field(default=512, gt=0, le=200_000, description="Maximum completion tokens.")
-    seed: Seed | None = Field(default=None, description="Sampling seed (64-bit), for providers that honour one.")
-    system_prompt: str | None = Field(default=None, description="System message sent before each input.")
-
-    @field_validator("api_base")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return check_api_base(value)
+if TYPE_CHECKING:
+    AnyScorerSpec = ScorerSpec
+else:
+    #: One ``scorers[]`` entry: a union of every registered scorer's spec, discriminated by ``scorer``.
+    AnyScorerSpec = scorer_spec_type()
 
 
 class DatasetRef(_Strict):
@@ -107,82 +80,6 @@ class DatasetRef(_Strict):
     def name(self) -> str:
         """The dataset's name: its file name without the extension."""
         return Path(self.path).stem
-
-
-class ScorerSpec(_Strict):
-    """One scorer applied to the run's outputs."""
-
-    scorer: ScorerKind = Field(description="Which scoring function to apply.")
-    name: str | None = Field(
-        default=None,
-        pattern=SCORER_NAME_PATTERN,
-        description="Unique name of this scorer in the config (default: the scorer kind); prefixes its metrics.",
-    )
-    datasets: list[Label] = Field(
-        default_factory=list, description="Dataset names this scorer applies to (default: all)."
-    )
-    case_sensitive: bool = Field(default=False, description="exact_match / contains: compare case-sensitively.")
-    pattern: str | None = Field(
-        default=None,
-        max_length=10_000,
-        description="regex_match: an RE2 pattern (default: the example's reference is the pattern).",
-    )
-    json_schema: dict[str, Any] | None = Field(
-        default=None, description="json_valid: a JSON schema the output must satisfy."
-    )
-    abs_tolerance: float = Field(default=1e-9, ge=0, description="numeric_match: absolute tolerance.")
-    rel_tolerance: float = Field(default=0.0, ge=0, le=1.0, description="numeric_match: relative tolerance.")
-    expect: Literal["refuse", "comply"] = Field(
-        default="refuse", description="refusal: whether a refusal is the expected behaviour."
-    )
-    rubric: str | None = Field(
-        default=None,
-        pattern=RUBRIC_NAME_PATTERN,
-        description="rubric_judge: rubric file name in prompts/, without .md.",
-    )
-    judges: list[ModelSpec] = Field(
-        default_factory=list, max_length=16, description="rubric_judge: the judge model(s); scores are averaged."
-    )
-    pass_score: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Normalized score at or above which an example passes."
-    )
-    disagreement_margin: float = Field(
-        default=0.5,
-        gt=0.0,
-        le=1.0,
-        description="rubric_judge with several judges: flag an example when normalized scores differ by more.",
-    )
-
-    @property
-    def key(self) -> str:
-        """The name metrics and rows use for this scorer."""
-        return self.name or self.scorer
-
-    @model_validator(mode="after")
-    def _fields_fit_the_scorer(self) -> ScorerSpec:
-        if self.scorer == "rubric_judge":
-            if not self.rubric:
-                raise ValueError("rubric_judge needs 'rubric' (a file name in prompts/ without .md)")
-            if not self.judges:
-                raise ValueError("rubric_judge needs 'judges': at least one model, e.g. [{id: offline/judge}]")
-        elif self.rubric or self.judges:
-            raise ValueError(f"'rubric' and 'judges' only apply to rubric_judge, not {self.scorer}")
-        # Options of another scorer would be silently ignored: the author meant something else.
-        if self.pattern is not None and self.scorer != "regex_match":
-            raise ValueError(f"'pattern' only applies to regex_match, not {self.scorer}")
-        if self.json_schema is not None and self.scorer != "json_valid":
-            raise ValueError(f"'json_schema' only applies to json_valid, not {self.scorer}")
-        return self
-
-    @field_validator("pattern")
-    @classmethod
-    def _re2_pattern(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                compile_pattern(value)
-            except PatternError as exc:
-                raise ValueError(str(exc)) from None
-        return value
 
 
 class Threshold(_Strict):
@@ -344,7 +241,7 @@ class EvalConfig(_Strict):
     )
     model: ModelSpec = Field(description="The model under test.")
     datasets: list[DatasetRef] = Field(min_length=1, description="Datasets to replay.")
-    scorers: list[ScorerSpec] = Field(min_length=1, description="Scorers applied to every output.")
+    scorers: list[AnyScorerSpec] = Field(min_length=1, description="Scorers applied to every output.")
     thresholds: list[Threshold] = Field(default_factory=list, description="Quality gates (asset checks).")
     runtime: Runtime = Field(default_factory=Runtime, description="Concurrency, timeouts, retries, cache.")
     budget: Budget = Field(default_factory=Budget, description="Spending cap of a run.")
@@ -357,7 +254,8 @@ class EvalConfig(_Strict):
 
     def all_models(self) -> list[ModelSpec]:
         """The model under test and every judge."""
-        return [self.model, *(judge for spec in self.scorers for judge in spec.judges)]
+        panels = (judge_options(spec) for spec in self.scorers)
+        return [self.model, *(judge for panel in panels if panel is not None for judge in panel.judges)]
 
 
 class LoadedConfig(BaseModel):
@@ -387,7 +285,8 @@ def produced_metrics(config: EvalConfig) -> set[str]:
     names = set(catalogue.run_metric_names())
     for spec in config.scorers:
         names.update(f"{spec.key}.{suffix}" for suffix in catalogue.scorer_metric_suffixes())
-        if len(spec.judges) >= 2:
+        panel = judge_options(spec)
+        if panel is not None and len(panel.judges) >= 2:
             names.update(f"{spec.key}.{suffix}" for suffix in catalogue.several_judges_suffixes())
     return names
 
@@ -443,16 +342,60 @@ _PATTERN_MEANINGS = {
 def _problems_from_validation(exc: ValidationError, path: Path, lines: dict[FieldPath, int]) -> list[InputProblem]:
     problems = []
     for error in exc.errors():
-        loc: FieldPath = tuple(part for part in error["loc"] if isinstance(part, str | int))
+        loc, scorer = _without_union_tag(tuple(part for part in error["loc"] if isinstance(part, str | int)))
         message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling; see README 'Config format')"
+        option = loc[2] if scorer is not None and len(loc) == 3 else None
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "scorer")
+            known = ", ".join(entry.name for entry in all_scorers())
+            tag = error.get("ctx", {}).get("tag")
+            message = (
+                f"unknown scorer {tag!r}; known scorers: {known}"
+                if error["type"] == "union_tag_invalid"
+                else f"missing: which scorer to apply (one of: {known})"
+            )
+        elif error["type"] == "extra_forbidden":
+            message = (
+                _not_an_option(scorer, str(option))
+                if scorer is not None and option is not None
+                else "unknown field (check the spelling; see README 'Config format')"
+            )
+        elif error["type"] == "missing" and scorer is not None and option is not None:
+            described = scorer_named(scorer).options.model_fields[str(option)].description or ""
+            message = f"{scorer} needs {option!r}: {described[:1].lower()}{described[1:]}"
+        elif error["type"] == "model_attributes_type" and len(loc) == 2 and loc[0] == "scorers":
+            message = "each scorer is a mapping with a 'scorer' key, e.g. '- scorer: contains'"
         elif error["type"] == "literal_error":
             message = f"{message}, got {error.get('input')!r}"
         elif error["type"] == "string_pattern_mismatch":
             message = _PATTERN_MEANINGS.get(str(error.get("ctx", {}).get("pattern")), message)
         problems.append(InputProblem(path, line_for(lines, loc), format_field_path(loc) or None, message))
     return problems
+
+
+def _without_union_tag(loc: FieldPath) -> tuple[FieldPath, str | None]:
+    """``("scorers", 0, "contains", "pattern")`` -> ``(("scorers", 0, "pattern"), "contains")``.
+
+    Pydantic puts the discriminator's value into the location of errors inside a union member; the file
+    has no such key, so it would hide the line and garble the field.
+    """
+    tagged = len(loc) >= 3 and loc[0] == "scorers" and isinstance(loc[1], int) and isinstance(loc[2], str)
+    if tagged and loc[2] in {entry.name for entry in all_scorers()}:
+        return (*loc[:2], *loc[3:]), str(loc[2])
+    return loc, None
+
+
+def _not_an_option(scorer: str, option: str) -> str:
+    """Why ``option`` is refused on ``scorer``, naming the scorers that do take it and what this one takes."""
+    takers = [entry.name for entry in all_scorers() if option in entry.options.model_fields]
+    takes = ", ".join(sorted(scorer_named(scorer).options.model_fields)) or "no options"
+    common = ", ".join(sorted(COMMON_FIELDS - {"scorer"}))
+    why = (
+        f"{option!r} only applies to {' and '.join(takers)}, not {scorer}"
+        if takers
+        else f"{scorer} has no option {option!r} (check the spelling)"
+    )
+    return f"unknown field: {why}; {scorer} takes {takes} (and {common})"
 
 
 def _internal_consistency(config: EvalConfig, path: Path, lines: dict[FieldPath, int]) -> list[InputProblem]:
@@ -485,11 +428,8 @@ def _internal_consistency(config: EvalConfig, path: Path, lines: dict[FieldPath,
                 f"datasets[{first}] ({config.datasets[first].path}); rename one of the files",
             )
     for index, spec in enumerate(config.scorers):
-        if spec.json_schema is not None:
-            found = json_schema_problem(spec.json_schema)
-            if found is not None:
-                where, message = found
-                add(("scorers", index, "json_schema", *where), message)
+        for where, message in scorer_for(spec).option_problems(spec):
+            add(("scorers", index, *where), message)
     tokens_per_minute = config.runtime.tokens_per_minute
     if tokens_per_minute is not None:
         largest = max(model.max_tokens for model in config.all_models())

@@ -6,17 +6,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval_assets.config import (
-    CONFIG_NAME_PATTERN,
-    SCORERS_NEEDING_REFERENCE,
-    LoadedConfig,
-    ScorerSpec,
-    load_config,
-)
+from eval_assets.config import CONFIG_NAME_PATTERN, LoadedConfig, load_config
 from eval_assets.datasets import Dataset, Example, load_dataset, select_examples
 from eval_assets.errors import InputProblem, InvalidInputError
 from eval_assets.rubrics import Rubric, load_rubric
-from eval_assets.scoring.patterns import PatternError, compile_pattern
+from eval_assets.scoring.registry import ScorerSpec, judge_options, scorer_for
 from eval_assets.yaml_lines import YamlSyntaxError, load_yaml_with_lines, read_yaml_text
 
 CONFIGS_DIR = "configs"
@@ -228,9 +222,10 @@ def _load_rubrics(data_dir: Path, loaded: LoadedConfig, problems: list[InputProb
     rubrics: dict[str, Rubric] = {}
     available = [p.stem for p in _visible(data_dir / PROMPTS_DIR, "*.md")]
     for index, spec in enumerate(loaded.config.scorers):
-        if spec.rubric is None or spec.rubric in rubrics:
+        panel = judge_options(spec)
+        if panel is None or panel.rubric in rubrics:
             continue
-        rubric_path = data_dir / PROMPTS_DIR / f"{spec.rubric}.md"
+        rubric_path = data_dir / PROMPTS_DIR / f"{panel.rubric}.md"
         if not inside_data_dir(data_dir, rubric_path):
             where = loaded.line_of("scorers", index, "rubric")
             problems.append(InputProblem(loaded.path, where, f"scorers[{index}].rubric", OUTSIDE))
@@ -241,61 +236,49 @@ def _load_rubrics(data_dir: Path, loaded: LoadedConfig, problems: list[InputProb
                     loaded.path,
                     loaded.line_of("scorers", index, "rubric"),
                     f"scorers[{index}].rubric",
-                    f"unknown rubric {spec.rubric!r}; available in prompts/: {', '.join(available)}",
+                    f"unknown rubric {panel.rubric!r}; available in prompts/: {', '.join(available)}",
                 )
             )
             continue
         try:
-            rubrics[spec.rubric] = load_rubric(rubric_path)
+            rubrics[panel.rubric] = load_rubric(rubric_path)
         except InvalidInputError as exc:
             problems.extend(exc.problems)
     return rubrics
 
 
 def _needs_reference(spec: ScorerSpec, rubrics: dict[str, Rubric]) -> bool:
-    if spec.scorer in SCORERS_NEEDING_REFERENCE:
-        return True
-    if spec.scorer == "regex_match":
-        return spec.pattern is None
-    return spec.scorer == "rubric_judge" and spec.rubric is not None and rubrics[spec.rubric].requires_reference
+    panel = judge_options(spec)
+    if panel is not None:
+        # A judge needs a reference when its rubric shows one to the judge ({{reference}}).
+        return rubrics[panel.rubric].requires_reference
+    return scorer_for(spec).requires_reference(spec)
 
 
 def _reference_problems(plan: EvalPlan) -> list[InputProblem]:
+    """Examples a scorer cannot score: no reference where one is needed, or references it can never use.
+
+    Blamed on the dataset line, before any model is called: otherwise the example silently scores 0.
+    """
     problems = []
     loaded = plan.config
     for index, spec in enumerate(loaded.config.scorers):
-        if not _needs_reference(spec, plan.rubrics):
-            continue
+        entry = scorer_for(spec)
+        needed = _needs_reference(spec, plan.rubrics)
+        where = f"{loaded.path.name} line {loaded.line_of('scorers', index)}"
         for example in plan.examples:
             if spec.datasets and example.dataset not in spec.datasets:
                 continue
-            if example.references:
-                if spec.scorer == "regex_match":
-                    problems.extend(_reference_pattern_problems(plan, example, spec.key))
+            path = plan.datasets[example.dataset].path
+            if not example.references:
+                if needed:
+                    message = f"example {example.id!r} has no reference, but scorer {spec.key!r} ({where}) needs one"
+                    problems.append(InputProblem(path, example.line, "reference", message))
                 continue
-            problems.append(
-                InputProblem(
-                    plan.datasets[example.dataset].path,
-                    example.line,
-                    "reference",
-                    f"example {example.id!r} has no reference, but scorer {spec.key!r} "
-                    f"({loaded.path.name} line {loaded.line_of('scorers', index)}) needs one",
-                )
-            )
-    return problems
-
-
-def _reference_pattern_problems(plan: EvalPlan, example: Example, scorer: str) -> list[InputProblem]:
-    # regex_match without `pattern` uses each reference as the pattern: refuse one RE2 cannot run now,
-    # not when the first paid answer is scored.
-    problems = []
-    for position, reference in enumerate(example.references):
-        try:
-            compile_pattern(reference)
-        except PatternError as exc:
-            field = "reference" if len(example.references) == 1 else f"reference[{position}]"
-            message = f"used as the pattern of scorer {scorer!r}, but {exc}"
-            problems.append(InputProblem(plan.datasets[example.dataset].path, example.line, field, message))
+            for position, message in entry.reference_problems(spec, example.references):
+                single = position is None or len(example.references) == 1
+                field = "reference" if single else f"reference[{position}]"
+                problems.append(InputProblem(path, example.line, field, f"scorer {spec.key!r} ({where}) {message}"))
     return problems
 
 

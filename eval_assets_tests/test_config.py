@@ -110,3 +110,64 @@ def test_duplicate_keys_are_an_error_not_a_silent_override(tmp_path: Path) -> No
 
 def test_config_names_may_use_case_dots_and_dashes(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, MINIMAL, name="Prod-GPT4o.v2.yaml")).name == "Prod-GPT4o.v2"
+
+
+def test_contains_with_pattern_is_rejected_with_file_line_and_field(tmp_path: Path) -> None:
+    # Issue 7: options a scorer does not take used to be accepted silently (and changed the config hash).
+    text = MINIMAL.replace("  - scorer: contains\n", "  - scorer: contains\n    pattern: x\n")
+    found = problems_of(write(tmp_path, text))
+    assert any(
+        p.endswith(
+            "demo.yaml:8: scorers[0].pattern: unknown field: 'pattern' only applies to regex_match, "
+            "not contains; contains takes case_sensitive (and datasets, name, pass_score)"
+        )
+        for p in found
+    ), found
+
+
+def test_bundled_configs_keep_their_meaning() -> None:
+    # The scorer union must read every bundled config exactly as the flat model did, option by option.
+    path = Path(__file__).parent.parent / "data" / "configs" / "nightly.yaml"
+    scorers = load_config(path).config.scorers
+    dumped = [spec.model_dump(exclude={"judges"}) for spec in scorers]
+    common = {"name": None, "datasets": [], "pass_score": 0.5}
+    assert dumped == [
+        {**common, "scorer": "contains", "datasets": ["faq"], "case_sensitive": False},
+        {**common, "scorer": "refusal", "datasets": ["jailbreaks"], "expect": "refuse"},
+        {
+            **common,
+            "scorer": "rubric_judge",
+            "name": "faithfulness",
+            "datasets": ["faq"],
+            "pass_score": 0.75,
+            "rubric": "rubric-faithfulness",
+            "disagreement_margin": 0.5,
+        },
+        {
+            **common,
+            "scorer": "rubric_judge",
+            "name": "tone",
+            "datasets": ["faq"],
+            "rubric": "rubric-tone",
+            "disagreement_margin": 0.5,
+        },
+    ]
+    judges = [spec.model_dump()["judges"] for spec in scorers[2:]]
+    assert (
+        judges
+        == [
+            [
+                {
+                    "id": "offline/judge",
+                    "api_base": None,
+                    "api_key_env": None,
+                    "temperature": 0.0,
+                    "max_tokens": 200,
+                    "seed": None,
+                    "system_prompt": None,
+                }
+            ]
+        ]
+        * 2
+    )
+    assert produced_metrics(load_config(path).config) >= {"faithfulness.mean", "tone.pass_rate", "refusal.pass_rate"}

@@ -276,8 +276,8 @@ ROWS: dict[str, Hostile] = {
         config("pass_score: 0.5", "pass_score: .nan"), "pass_score", "scorers[1].pass_score", "finite",
     ),
     "tolerance-inf": in_config(
-        config("- scorer: contains\n", "- scorer: contains\n    abs_tolerance: .inf\n"),
-        "abs_tolerance", "scorers[0].abs_tolerance", "finite number",
+        add_scorer("  - scorer: numeric_match\n    abs_tolerance: .inf\n"),
+        "abs_tolerance", "scorers[2].abs_tolerance", "finite number",
     ),
     "budget-inf": in_config(
         config("owners:", "budget: {max_usd: .inf}\nowners:"), "budget", "budget.max_usd", "finite number",
@@ -324,12 +324,16 @@ ROWS: dict[str, Hostile] = {
         add_scorer("  - scorer: regex_match\n    pattern: 'x(?=y)'\n"), "pattern", "scorers[2].pattern", "or lookaround"
     ),
     "regex-reference-as-pattern": Hostile(
-        both(add_scorer("  - scorer: regex_match\n"), append('{"id": "rx", "input": "x", "reference": "(?<!a)b"}')),
-        DATASET, 4, "reference", "used as the pattern of scorer 'regex_match'",
+        both(
+            add_scorer("  - scorer: regex_match\n    reference_is_pattern: true\n"),
+            append('{"id": "rx", "input": "x", "reference": "(?<!a)b"}'),
+        ),
+        DATASET, 4, "reference", "scorer 'regex_match' (good.yaml line 18) uses this reference as an RE2 pattern",
     ),
+    # Issue 7: an option of another scorer is an unknown field of this one, at its own line.
     "pattern-on-another-scorer": in_config(
         config("- scorer: contains\n", "- scorer: contains\n    pattern: x\n"),
-        "scorer: contains", "scorers[0]", "only applies to"
+        "pattern: x", "scorers[0].pattern", "unknown field: 'pattern' only applies to regex_match, not contains"
     ),
     # ---- URLs: http(s), a host, no credentials ------------------------------------------------
     "api-base-file-url": in_config(

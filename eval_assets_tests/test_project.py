@@ -87,3 +87,48 @@ def test_a_misspelt_baseline_config_is_an_error(data_dir: Path) -> None:
     config = data_dir / "configs" / "candidate.yaml"
     config.write_text(config.read_text() + "\nbaseline: {config: nigthly}\n")
     assert any("baseline.config: no config named 'nigthly'" in p for p in problems(data_dir, "candidate"))
+
+
+def add_scorer(data_dir: Path, text: str) -> None:
+    config = data_dir / "configs" / "nightly.yaml"
+    config.write_text(config.read_text().replace("\nscorers:\n", f"\nscorers:\n{text}", 1))
+
+
+def test_numeric_match_against_a_non_numeric_reference_is_blamed_on_the_dataset_line(data_dir: Path) -> None:
+    # Issue 8 item 21: such an example scored 0 whatever the answer, without a word.
+    add_scorer(data_dir, "  - scorer: numeric_match\n    datasets: [faq]\n")
+    faq = data_dir / "datasets" / "faq.jsonl"
+    lines = faq.read_text().splitlines()
+    lines[0] = json.dumps({"id": "faq-word", "input": "How many?", "reference": "seven"})
+    lines[1] = json.dumps({"id": "faq-mixed", "input": "How many?", "reference": ["seven", "7"]})
+    lines[2] = json.dumps({"id": "faq-range", "input": "How many?", "reference": ["5-7", "a few"]})
+    faq.write_text("\n".join(lines) + "\n")
+    found = [p for p in problems(data_dir) if "numeric_match" in p]
+    assert any(
+        p.startswith(f"{faq}:1: reference: scorer 'numeric_match' (nightly.yaml line ")
+        and "needs a reference holding exactly one number, but 'seven' does not" in p
+        for p in found
+    ), found
+    # Judgement call: one usable reference is enough, the other may serve another scorer.
+    assert not any(p.startswith(f"{faq}:2:") for p in found), found
+    # A reference with two numbers is ambiguous, one with none unusable: both named on the line.
+    assert any(p.startswith(f"{faq}:3: reference: ") and "'5-7', 'a few' do not" in p for p in found), found
+
+
+def test_regex_references_are_checked_only_when_they_are_patterns(data_dir: Path) -> None:
+    faq = data_dir / "datasets" / "faq.jsonl"
+    faq.write_text(faq.read_text() + json.dumps({"id": "rx", "input": "x", "reference": ["ok", "(?<!a)b"]}) + "\n")
+    line = len(faq.read_text().splitlines())
+    add_scorer(data_dir, "  - scorer: regex_match\n    datasets: [faq]\n")
+    # Literal text (the default): "(?<!a)b" is just characters, nothing to compile.
+    load_plan(data_dir, "nightly")
+    config = data_dir / "configs" / "nightly.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  - scorer: regex_match\n", "  - scorer: regex_match\n    reference_is_pattern: true\n"
+        )
+    )
+    found = problems(data_dir)
+    assert any(
+        p.startswith(f"{faq}:{line}: reference[1]: scorer 'regex_match'") and "lookaround" in p for p in found
+    ), found

@@ -22,7 +22,6 @@ from eval_assets.assets.common import (
 from eval_assets.assets.examples import example_by_key
 from eval_assets.assets.partitions import partition_cell
 from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage, spent_earlier_in_run
-from eval_assets.config import ScorerSpec
 from eval_assets.datasets import Example
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.project import EvalPlan
@@ -37,9 +36,8 @@ from eval_assets.scoring.apply import (
     no_answer_detail,
     parse_answer,
     score_output,
-    scorer_args,
 )
-from eval_assets.scoring.scorers import SCORER_VERSIONS
+from eval_assets.scoring.registry import JudgeOptions, ScorerSpec, judge_options, scorer_args, scorer_version
 
 JudgeKey = tuple[str, str, str, int]  # dataset, example id, scorer, judge index
 
@@ -51,10 +49,11 @@ def judge_calls(plan: EvalPlan, responses: pl.DataFrame, eval_date: dt.date) -> 
     for row in responses.filter(pl.col("output_text").is_not_null()).iter_rows(named=True):
         example = examples[(row["dataset"], row["example_id"])]
         for spec in plan.scorers_for(example):
-            if spec.scorer != "rubric_judge" or spec.rubric is None:
+            panel = judge_options(spec)
+            if panel is None:
                 continue
-            messages = judge_messages(plan.rubrics[spec.rubric], example, row["output_text"])
-            for index, judge in enumerate(spec.judges):
+            messages = judge_messages(plan.rubrics[panel.rubric], example, row["output_text"])
+            for index, judge in enumerate(panel.judges):
                 key: JudgeKey = (example.dataset, example.id, spec.key, index)
                 system = [{"role": "system", "content": judge.system_prompt}] if judge.system_prompt else []
                 calls.append(build_call(key, judge, [*system, *messages], scope=str(eval_date)))
@@ -81,31 +80,33 @@ def score_rows(
                 **base,
                 "scorer": spec.key,
                 "scorer_kind": spec.scorer,
-                "scorer_version": SCORER_VERSIONS[spec.scorer],
+                "scorer_version": scorer_version(spec),
                 "scorer_args_json": json.dumps(scorer_args(spec), sort_keys=True),
                 "tags": list(example.tags),
             }
             output = row["output_text"]
+            # Judges call models, deterministic scorers are pure functions: the registry says which is which.
+            panel = judge_options(spec)
             if output is None:
                 # The call failed after retries: an infrastructure failure, never a quality failure.
                 score_row.update(
                     score=None, passed=None, detail=no_answer_detail(row["error_type"], row["error_message"])
                 )
-            elif spec.scorer == "rubric_judge":
-                answers = _judge_answers(plan, spec, example, judge_outcomes)
-                verdicts.extend(_verdict_rows(base, plan, spec, example, answers, judge_outcomes))
+            elif panel is not None:
+                answers = _judge_answers(plan, spec, panel, example, judge_outcomes)
+                verdicts.extend(_verdict_rows(base, plan, spec, panel, example, answers, judge_outcomes))
                 result, judge_error = combine_verdicts(answers, pass_score=spec.pass_score)
                 spread = judge_spread(answers)
                 score_row.update(
                     score=result.score if result else None,
                     passed=result.passed if result else None,
                     detail=result.detail if result else f"{NOT_SCORED}{judge_error}",
-                    judge_models=",".join(j.id for j in spec.judges),
-                    prompt_hash=plan.rubrics[spec.rubric or ""].content_hash,
+                    judge_models=",".join(j.id for j in panel.judges),
+                    prompt_hash=plan.rubrics[panel.rubric].content_hash,
                     judge_error=judge_error,
                     judge_spread=spread,
                     judges_disagree=judge_panel_disagrees(
-                        answers, margin=spec.disagreement_margin, pass_score=spec.pass_score
+                        answers, margin=panel.disagreement_margin, pass_score=spec.pass_score
                     ),
                 )
             else:
@@ -116,11 +117,15 @@ def score_rows(
 
 
 def _judge_answers(
-    plan: EvalPlan, spec: ScorerSpec, example: Example, outcomes: dict[JudgeKey, CallOutcome]
+    plan: EvalPlan,
+    spec: ScorerSpec,
+    panel: JudgeOptions,
+    example: Example,
+    outcomes: dict[JudgeKey, CallOutcome],
 ) -> list[JudgeAnswer]:
-    rubric = plan.rubrics[spec.rubric or ""]
+    rubric = plan.rubrics[panel.rubric]
     answers = []
-    for index, judge in enumerate(spec.judges):
+    for index, judge in enumerate(panel.judges):
         outcome = outcomes[(example.dataset, example.id, spec.key, index)]
         answers.append(parse_answer(judge.id, outcome.text, outcome.error_type, rubric))
     return answers
@@ -130,6 +135,7 @@ def _verdict_rows(
     base: dict[str, Any],
     plan: EvalPlan,
     spec: ScorerSpec,
+    panel: JudgeOptions,
     example: Example,
     answers: list[JudgeAnswer],
     outcomes: dict[JudgeKey, CallOutcome],
@@ -143,7 +149,7 @@ def _verdict_rows(
                 "scorer": spec.key,
                 "judge_model": answer.judge_model,
                 "judge_model_version": outcome.model_version,
-                "prompt_hash": plan.rubrics[spec.rubric or ""].content_hash,
+                "prompt_hash": plan.rubrics[panel.rubric].content_hash,
                 "request_hash": outcome.call.request_hash,
                 "raw_score": answer.verdict.raw_score if answer.verdict else None,
                 "score": answer.verdict.normalized if answer.verdict else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from eval_assets.project import EvalPlan
+from eval_assets.scoring.scorers.refusal import RefusalOptions
 
 
 def install_offline_simulator(plan: EvalPlan, eval_date: str) -> None:
@@ -22,7 +23,7 @@ def install_offline_simulator(plan: EvalPlan, eval_date: str) -> None:
 
     knowledge = {}
     for example in plan.examples:
-        expect_refusal = any(s.scorer == "refusal" and s.expect == "refuse" for s in plan.scorers_for(example))
+        expect_refusal = any(isinstance(s, RefusalOptions) and s.expect == "refuse" for s in plan.scorers_for(example))
         knowledge[knowledge_key(example.messages(None))] = KnownExample(
             references=example.references, expect_refusal=expect_refusal, tags=example.tags
         )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from eval_assets.config import ScorerSpec
 from eval_assets.datasets import Example
 from eval_assets.rubrics import Rubric
-from eval_assets.scoring import scorers
 from eval_assets.scoring.judge import JudgeParseError, JudgeVerdict, parse_judge_answer
-from eval_assets.scoring.scorers import ScoreResult
+from eval_assets.scoring.registry import ScorerSpec, scorer_for
+from eval_assets.scoring.results import ScoreResult
 from eval_assets.scoring.statistics import judges_disagree
 
 #: Why a score row holds no score (its ``detail`` starts with "not scored: " and one of these).
@@ -21,52 +19,18 @@ JUDGE_CALL_FAILED = "judge call failed"
 JUDGE_UNPARSEABLE = "unparseable judge answer"
 NOT_SCORED = "not scored: "
 
-#: The fields of a ScorerSpec that change what each kind computes (recorded with every score).
-_ARGS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "exact_match": ("case_sensitive", "pass_score"),
-    "contains": ("case_sensitive", "pass_score"),
-    "regex_match": ("pattern", "pass_score"),
-    "json_valid": ("json_schema", "pass_score"),
-    "numeric_match": ("abs_tolerance", "rel_tolerance", "pass_score"),
-    "refusal": ("expect", "pass_score"),
-    "rubric_judge": ("rubric", "judges", "pass_score"),
-}
-
-
-def scorer_args(spec: ScorerSpec) -> dict[str, Any]:
-    """The arguments that determine this scorer's result, for reproducibility."""
-    dumped = spec.model_dump(mode="json")
-    return {name: dumped[name] for name in _ARGS_BY_KIND[spec.scorer]}
-
 
 def score_output(spec: ScorerSpec, output: str, example: Example) -> ScoreResult:
-    """Run a deterministic scorer on an output (rubric judges go through ``combine_verdicts``)."""
-    refs = example.references
-    result: ScoreResult
-    if spec.scorer == "exact_match":
-        result = scorers.exact_match(output, refs, case_sensitive=spec.case_sensitive)
-    elif spec.scorer == "contains":
-        result = scorers.contains(output, refs, case_sensitive=spec.case_sensitive)
-    elif spec.scorer == "regex_match":
-        result = _any_pattern(output, [spec.pattern] if spec.pattern is not None else list(refs))
-    elif spec.scorer == "json_valid":
-        result = scorers.json_valid(output, schema=spec.json_schema)
-    elif spec.scorer == "numeric_match":
-        result = scorers.numeric_match(output, refs, abs_tolerance=spec.abs_tolerance, rel_tolerance=spec.rel_tolerance)
-    elif spec.scorer == "refusal":
-        result = scorers.refusal(output, expect=spec.expect)
-    else:
-        raise ValueError(f"{spec.scorer} is not a deterministic scorer")
+    """Run a deterministic scorer on an output (judge scorers go through ``combine_verdicts``).
+
+    Raises:
+        ValueError: For a judge scorer, which calls models instead.
+    """
+    entry = scorer_for(spec)
+    if entry.score is None:
+        raise ValueError(f"{spec.scorer} is a {entry.kind} scorer, not a deterministic one")
+    result = entry.score(output, example.references, spec)
     return ScoreResult(result.score, result.passed and result.score >= spec.pass_score, result.detail)
-
-
-def _any_pattern(output: str, patterns: Sequence[str]) -> ScoreResult:
-    last = ScoreResult(0.0, False, "no pattern")
-    for pattern in patterns:
-        last = scorers.regex_match(output, pattern=pattern)
-        if last.passed:
-            return last
-    return last
 
 
 def judge_messages(rubric: Rubric, example: Example, output: str) -> list[dict[str, str]]:

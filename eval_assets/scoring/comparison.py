@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from eval_assets.config import RegressionPolicy
+from eval_assets.scoring.registry import is_graded
 from eval_assets.scoring.statistics import PairedComparison, compare_pass_fail, compare_scores, is_regression
 
 ExampleKey = tuple[str, str]  # (dataset, example id)
@@ -64,7 +65,7 @@ def compare_runs(
     for scorer in sorted(current.get_column("scorer").unique().to_list()):
         mine = current.filter(pl.col("scorer") == scorer)
         theirs = baseline.filter(pl.col("scorer") == scorer)
-        graded = mine.get_column("scorer_kind")[0] == "rubric_judge"
+        graded = is_graded(mine.get_column("scorer_kind")[0])
         gated = not policy.scorers or scorer in policy.scorers
         slices: list[tuple[str | None, pl.DataFrame]] = [(None, mine)]
         exploded = mine.explode("tags").filter(pl.col("tags").is_not_null())

@@ -53,7 +53,7 @@ def _explain(reason: str) -> str:
         hint = "; use \\z for the end of the text"
     elif "invalid perl operator" in reason or ("invalid escape sequence: \\" in reason and reason[-1:].isdigit()):
         hint = (
-            "; regex_match runs on RE2, a linear-time engine without backreferences or lookaround "
+            "; patterns run on RE2, a linear-time engine without backreferences or lookaround "
             "((?=, (?!, (?<=, (?<!, \\1)"
         )
     return f"not a valid RE2 regular expression: {reason}{hint}"
