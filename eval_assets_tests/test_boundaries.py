@@ -4,8 +4,8 @@ Dagster glue imports Dagster; nothing imports litellm at module level except the
 from __future__ import annotations
 
 import ast
-import re
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
