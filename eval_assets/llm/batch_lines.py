@@ -1,4 +1,4 @@
-"""The lines of an OpenAI-style batch: the JSONL request line of a call, and the outcome of a result line (pure).
+"""The lines of an OpenAI-style batch: the JSONL request line of a call, and the outcome of a result line.
 
 A result line answered with HTTP 200 becomes an answer priced at the batch price
 (:class:`~eval_assets.llm.pricing.BatchPricing`); any other line becomes an error outcome whose kind is

@@ -1,11 +1,11 @@
 """The run report as Markdown, for Dagster's asset metadata and for GitHub (pure).
 
 Every string in :class:`ReportData` is treated as untrusted: model outputs and inputs obviously,
-but also ids, tags and provider-reported versions. Short text is cleaned to one line and escaped
-(:func:`~eval_assets.reporting.markdown_text.escape_inline`); long text goes into fenced blocks whose fence
-is longer than any backtick run inside (:func:`~eval_assets.reporting.markdown_text.fenced`). Numbers come from :mod:`eval_assets.reporting.format`, like in every other
-output. Links point at the HTML report's entries (``report.html#ex-...``), absolute under the report base URL.
-This is GitHub Markdown: Slack gets its own rendering (:mod:`eval_assets.reporting.slack`).
+but also ids, tags and provider-reported versions. Short text is cleaned to one line and escaped, long
+text goes into fenced blocks whose fence is longer than any backtick run inside (both in
+:mod:`eval_assets.reporting.markdown_text`). Numbers come from :mod:`eval_assets.reporting.format`, like
+in every other output. Links point at the HTML report's entries (``report.html#ex-...``), absolute under
+the report base URL. This is GitHub Markdown: Slack gets its own rendering (:mod:`eval_assets.reporting.slack`).
 """
 
 from __future__ import annotations
