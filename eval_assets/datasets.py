@@ -58,14 +58,6 @@ class Example:
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
-    def prompt_text(self) -> str:
-        """The last user turn (short form for tables and lists)."""
-        if isinstance(self.input, str):
-            return self.input
-        user_turns = [m["content"] for m in self.input if m["role"] == "user"]
-        return user_turns[-1] if user_turns else self.input[-1]["content"]
-
-    @property
     def transcript(self) -> str:
         """The whole input as readable text: multi-turn chats keep every turn (judges need the context)."""
         if isinstance(self.input, str):

@@ -228,7 +228,7 @@ RETRY_DIRECTLY = frozenset(
 
 
 def _openai_batch_client(model: ModelSpec) -> AbstractAsyncContextManager[BatchClient]:
-    from eval_assets.llm.batch import OpenAIBatchClient
+    from eval_assets.llm.batch_openai import OpenAIBatchClient
 
     return OpenAIBatchClient(model)
 

@@ -113,7 +113,6 @@ class JournalWriter:
     def __init__(self, directory: Path, *, sync_interval_s: float | None = 1.0) -> None:
         self.directory = directory
         self.path: Path | None = None
-        self.appended = 0
         self._sync_interval_s = sync_interval_s
         self._fd: int | None = None
         self._unsynced = False
@@ -134,7 +133,6 @@ class JournalWriter:
         data = memoryview(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
         while data:  # a short write (disk nearly full) writes the rest or raises
             data = data[os.write(fd, data) :]
-        self.appended += 1
         self._unsynced = True
 
     def close(self) -> None:

@@ -39,7 +39,8 @@ from urllib.parse import urlsplit
 from eval_assets.config import ModelSpec
 from eval_assets.llm.calls import Provider, ProviderReply
 from eval_assets.llm.litellm_provider import import_litellm
-from eval_assets.llm.openai_compat import OpenAICompatProvider, Pricing
+from eval_assets.llm.openai_compat import OpenAICompatProvider
+from eval_assets.llm.pricing import Pricing
 
 #: OpenAI's endpoint, for ``openai/`` models that name no ``api_base``.
 OPENAI_API_BASE: Final = "https://api.openai.com/v1"

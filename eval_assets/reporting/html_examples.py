@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eval_assets.reporting.format import MISSING
-from eval_assets.reporting.model import ExampleLine, ExamplesPageLink, FlipLine, ReportData
+from eval_assets.reporting.model import (
+    MAX_FLIPS_SHOWN,
+    ExampleLine,
+    ExamplesPageLink,
+    FlipLine,
+    ReportData,
+    flips_by_direction,
+)
 from eval_assets.reporting.page import code, esc, html_page, page_href, pre, text
 from eval_assets.reporting.sanitize import anchor_id, cell_text
 
@@ -23,14 +30,10 @@ ALL_BLOCK_LIMIT = 1_000
 PREVIEW_LIMIT = 160
 #: Pass -> fail flips shown expanded; the rest start collapsed.
 OPEN_FLIPS = 5
-#: Flipped examples listed per direction; the warehouse ``flips`` table has them all.
-MAX_FLIPS_SHOWN = 20
 #: Runs with at most this many examples list "All outputs" inside report.html; larger ones get pages.
 INLINE_EXAMPLES = 100
 #: Examples per page of "All outputs".
 PAGE_SIZE = 500
-#: Flip directions in the order the report lists them, with their headings.
-FLIP_DIRECTIONS = (("pass_to_fail", "Pass → fail"), ("fail_to_pass", "Fail → pass"))
 
 
 class Ids:
@@ -48,12 +51,6 @@ class Ids:
             candidate = f"{wanted}.{n}"
         self._used.add(candidate)
         return candidate
-
-
-def flips_by_direction(flips: Sequence[FlipLine]) -> list[tuple[str, list[FlipLine]]]:
-    """(heading, flips) per direction in :data:`FLIP_DIRECTIONS` order, leaving out empty directions."""
-    grouped = [(title, [x for x in flips if x.direction == direction]) for direction, title in FLIP_DIRECTIONS]
-    return [(title, items) for title, items in grouped if items]
 
 
 def paginate(examples: Sequence[ExampleLine], *, page_size: int = PAGE_SIZE) -> list[Sequence[ExampleLine]]:

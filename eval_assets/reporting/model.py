@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -156,6 +156,18 @@ class FlipLine:
     def anchor(self) -> str:
         """Key of this example in outputs.json and the HTML report."""
         return f"{self.dataset}/{self.example_id}"
+
+
+#: Flipped examples listed per direction in a report; the warehouse ``flips`` table has them all.
+MAX_FLIPS_SHOWN = 20
+#: Flip directions in the order every report lists them, with their headings.
+FLIP_DIRECTIONS = (("pass_to_fail", "Pass → fail"), ("fail_to_pass", "Fail → pass"))
+
+
+def flips_by_direction(flips: Sequence[FlipLine]) -> list[tuple[str, list[FlipLine]]]:
+    """(heading, flips) per direction in :data:`FLIP_DIRECTIONS` order, leaving out empty directions."""
+    grouped = [(title, [x for x in flips if x.direction == direction]) for direction, title in FLIP_DIRECTIONS]
+    return [(title, items) for title, items in grouped if items]
 
 
 @dataclass(frozen=True)

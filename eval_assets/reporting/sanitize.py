@@ -126,20 +126,6 @@ def json_terminal_text(document: str) -> str:
 _JSON_TABLE = {ord(c): f"\\u{ord(c):04x}" for c in TERMINAL_CONTROLS if ord(c) >= 0x7F}
 
 
-def truncate(text: str, limit: int) -> str:
-    """Cut ``text`` to at most ``limit`` characters, saying how many were dropped.
-
-    Args:
-        text: Any text.
-        limit: Maximum length of the result, suffix included.
-
-    Returns:
-        ``text`` itself when short enough, else a prefix followed by ``… (N more chars)``; when
-        ``limit`` is too small for the suffix, a bare prefix.
-    """
-    return _truncate(text, limit, unseen=0)
-
-
 def _truncate(text: str, limit: int, *, unseen: int) -> str:
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")

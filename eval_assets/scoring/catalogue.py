@@ -167,11 +167,6 @@ def higher_is_better(metric: str) -> bool:
     return spec_or_unknown(metric).higher_is_better
 
 
-def is_rate(metric: str) -> bool:
-    """Whether the metric is a share in [0, 1] (shown in %, its changes in percentage points)."""
-    return kind_of(metric) == "rate"
-
-
 def scorer_of(metric: str) -> str | None:
     """``contains`` for ``contains.pass_rate``; None for a run metric."""
     spec = spec_for(metric)

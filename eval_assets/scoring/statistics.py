@@ -5,7 +5,7 @@ control, which removes the between-example variance that dominates an unpaired c
 
 - Pass/fail metrics: exact McNemar test on the discordant pairs, Newcombe's paired interval for the delta.
 - Graded metrics: paired bootstrap of the mean difference, percentile interval, bootstrap p-value.
-- Judge panels: how far several judges' normalized scores spread on each example.
+- Judge panels: whether several judges' normalized scores on one example disagree.
 
 Every function is defined on empty input (``n == 0`` gives None values, never a made-up 0) and
 deterministic: the bootstrap draws from ``random.Random(seed)``.
@@ -17,7 +17,7 @@ import math
 import random
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from statistics import NormalDist, fmean, stdev
+from statistics import NormalDist
 from typing import Literal, TypeAlias, TypeVar
 
 Key: TypeAlias = Hashable
@@ -49,16 +49,6 @@ class PairedComparison:
     flipped_to_fail: tuple[Key, ...]
     flipped_to_pass: tuple[Key, ...]
     confidence: float
-
-
-@dataclass(frozen=True)
-class JudgeAgreement:
-    """How closely several judges agree, over the examples at least two of them scored."""
-
-    n: int
-    mean_abs_diff: float | None
-    within_margin_rate: float | None
-    disagreeing: tuple[int, ...]
 
 
 def mcnemar_exact_p(b: int, c: int) -> float:
@@ -236,22 +226,6 @@ def is_regression(
     return drop > min_effect and comparison.p_value < alpha
 
 
-def mean_interval(values: Sequence[float], *, confidence: float = 0.95) -> tuple[float, float] | None:
-    """Student-t interval for the mean of one run's graded metric; None for fewer than two values.
-
-    The t quantile is computed from the exact t distribution (a normal interval would be far too
-    narrow for the handful of values a small eval slice has).
-    """
-    _z(confidence)
-    if len(values) < 2:
-        return None
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError("values must be finite")
-    mean = fmean(values)
-    half = _t_quantile(confidence, df=len(values) - 1) * stdev(values, mean) / math.sqrt(len(values))
-    return mean - half, mean + half
-
-
 def judges_disagree(scores: Sequence[float], *, margin: float, pass_score: float | None = None) -> bool | None:
     """Whether one example's judges disagree; None with fewer than two scores.
 
@@ -264,46 +238,6 @@ def judges_disagree(scores: Sequence[float], *, margin: float, pass_score: float
     if max(scores) - min(scores) > margin + _MARGIN_TOLERANCE:
         return True
     return pass_score is not None and min(scores) < pass_score <= max(scores)
-
-
-def agreement(
-    scores_by_judge: Sequence[Sequence[float | None]], *, margin: float, pass_score: float | None = None
-) -> JudgeAgreement:
-    """Per-example spread (max - min) of several judges' normalized scores.
-
-    Args:
-        scores_by_judge: One list per judge, aligned by example; None where that judge gave no score.
-        margin: The largest spread still counted as agreement (inclusive, up to float noise).
-        pass_score: The scorer's pass line; judges on different sides of it disagree (see
-            :func:`judges_disagree`). None compares spreads only.
-
-    Returns:
-        Agreement over the examples with at least two scores; the others are not counted.
-    """
-    if margin < 0:
-        raise ValueError(f"margin must be >= 0, got {margin}")
-    lengths = {len(scores) for scores in scores_by_judge}
-    if len(lengths) > 1:
-        raise ValueError(f"every judge must score the same examples, got lengths {sorted(lengths)}")
-    spreads: list[float] = []
-    disagreeing: list[int] = []
-    for index, example in enumerate(zip(*scores_by_judge, strict=True)):
-        scores = [s for s in example if s is not None]
-        if not all(math.isfinite(s) for s in scores):
-            raise ValueError(f"judge scores must be finite, got {example!r} for example {index}")
-        if len(scores) < 2:
-            continue
-        spreads.append(max(scores) - min(scores))
-        if judges_disagree(scores, margin=margin, pass_score=pass_score):
-            disagreeing.append(index)
-    if not spreads:
-        return JudgeAgreement(n=0, mean_abs_diff=None, within_margin_rate=None, disagreeing=())
-    return JudgeAgreement(
-        n=len(spreads),
-        mean_abs_diff=math.fsum(spreads) / len(spreads),
-        within_margin_rate=1 - len(disagreeing) / len(spreads),
-        disagreeing=tuple(disagreeing),
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -377,47 +311,3 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (position - low) * (ordered[high] - ordered[low])
-
-
-def _t_quantile(confidence: float, *, df: int) -> float:
-    """Two-sided Student-t quantile: the ``t`` with ``P(|T| <= t) = confidence`` on ``df`` degrees of freedom.
-
-    Up to 200 degrees of freedom, bisection on the exact finite-series CDF (Abramowitz & Stegun 26.7.3-4,
-    ``O(df)`` per step); beyond, the Cornish-Fisher expansion in ``1 / df`` (A&S 26.7.5), whose error
-    there is far below float noise in a confidence interval.
-    """
-    if df > 200:
-        z = _z(confidence)
-        z2 = z * z
-        g1 = (z2 + 1) * z / 4
-        g2 = ((5 * z2 + 16) * z2 + 3) * z / 96
-        g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384
-        g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160
-        return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
-    # Bisect on theta = atan(t / sqrt(df)) in (0, pi/2), where the CDF is a short series in sin and cos.
-    low, high = 0.0, math.pi / 2
-    for _ in range(100):
-        mid = (low + high) / 2
-        if mid in (low, high):
-            break
-        if _t_central_probability(mid, df) < confidence:
-            low = mid
-        else:
-            high = mid
-    return math.sqrt(df) * math.tan((low + high) / 2)
-
-
-def _t_central_probability(theta: float, df: int) -> float:
-    """``P(|T| <= sqrt(df) * tan(theta))`` for Student's t with ``df`` degrees of freedom."""
-    cos2 = math.cos(theta) ** 2
-    if df % 2:
-        term = total = math.cos(theta) if df > 1 else 0.0
-        for j in range(1, (df - 1) // 2):
-            term *= cos2 * (2 * j) / (2 * j + 1)
-            total += term
-        return 2 / math.pi * (theta + math.sin(theta) * total)
-    term = total = 1.0
-    for j in range(1, df // 2):
-        term *= cos2 * (2 * j - 1) / (2 * j)
-        total += term
-    return math.sin(theta) * total

@@ -17,18 +17,12 @@ import litellm
 import pytest
 
 from eval_assets.config import ModelSpec
-from eval_assets.llm.batch import (
-    BATCH_DISCOUNT,
-    BatchJob,
-    BatchStatus,
-    OpenAIBatchClient,
-    batch_line,
-    error_kind,
-    outcome_from_line,
-    run_batch,
-)
+from eval_assets.llm.batch import BatchJob, BatchStatus, run_batch
+from eval_assets.llm.batch_lines import batch_line, error_kind, outcome_from_line
+from eval_assets.llm.batch_openai import OpenAIBatchClient
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.llm.litellm_provider import MissingApiKeyError
+from eval_assets.llm.pricing import BATCH_DISCOUNT
 from eval_assets_tests.fake_openai import FakeOpenAIServer
 
 MODEL_ID = "openai/gpt-4o-mini"  # a model litellm's local price map knows, with batch prices

@@ -19,8 +19,9 @@ import pytest
 
 from eval_assets.cli import main as cli_main
 from eval_assets.config import BatchMode, ModelSpec
-from eval_assets.llm.batch import BatchJob, BatchStatus, OpenAIBatchClient, run_batch
+from eval_assets.llm.batch import BatchJob, BatchStatus, run_batch
 from eval_assets.llm.batch_ledger import MAX_RECORD_AGE_S, BatchLedger, BatchRecord
+from eval_assets.llm.batch_openai import OpenAIBatchClient
 from eval_assets.llm.cache import ResponseCache, cache_row
 from eval_assets.llm.cached_replay import BATCH_UNFINISHED, ReplaySettings, replay_with_cache
 from eval_assets.llm.calls import CallOutcome, ModelCall, Provider, build_call

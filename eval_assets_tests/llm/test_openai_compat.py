@@ -26,15 +26,10 @@ import pytest
 from eval_assets.config import ModelSpec
 from eval_assets.llm.calls import CallOutcome, ModelCall, ProviderReply, build_call
 from eval_assets.llm.engine import replay
-from eval_assets.llm.openai_compat import (
-    LitellmPricing,
-    OpenAICompatProvider,
-    error_from_response,
-    reply_from_body,
-    request_body,
-    token_limit_field,
-    wire_model_name,
-)
+from eval_assets.llm.openai_compat import OpenAICompatProvider
+from eval_assets.llm.openai_errors import error_from_response
+from eval_assets.llm.openai_format import reply_from_body, request_body, token_limit_field, wire_model_name
+from eval_assets.llm.pricing import LitellmPricing
 from eval_assets.llm.retry import ProviderError, RetryPolicy
 from eval_assets_tests.fake_openai import FakeOpenAIServer, FaultPlan
 

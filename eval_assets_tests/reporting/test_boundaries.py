@@ -19,6 +19,7 @@ NO_DAGSTER = [
     "eval_assets.reporting.html",
     "eval_assets.reporting.html_examples",
     "eval_assets.reporting.markdown",
+    "eval_assets.reporting.markdown_text",
     "eval_assets.reporting.gate",
     "eval_assets.reporting.charts",
     "eval_assets.reporting.chart_style",
@@ -40,6 +41,7 @@ TEXT_ONLY = [
     "eval_assets.reporting.slack",
     "eval_assets.reporting.html",
     "eval_assets.reporting.markdown",
+    "eval_assets.reporting.markdown_text",
     "eval_assets.reporting.gate",
     "eval_assets.messages",
 ]

@@ -19,7 +19,6 @@ from eval_assets.reporting.sanitize import (
     clean_text,
     json_terminal_text,
     terminal_text,
-    truncate,
 )
 
 # Characters hypothesis rarely draws on its own but that matter here.
@@ -135,17 +134,17 @@ def test_text_that_cleans_to_nothing_is_not_reported_as_truncated() -> None:
 
 
 @pytest.mark.parametrize(("limit", "expected"), [(10, "abcdefghij"), (3, "abc"), (0, "")])
-def test_truncate_too_small_for_the_suffix_cuts_bare(limit: int, expected: str) -> None:
+def test_a_limit_too_small_for_the_suffix_cuts_bare(limit: int, expected: str) -> None:
     # "… (40 more chars)" alone is 17 characters: below that, a bare prefix is all that fits.
-    assert truncate("abcdefghijklmnopqrstuvwxyz" * 2, limit) == expected
+    assert clean_text("abcdefghijklmnopqrstuvwxyz" * 2, limit=limit) == expected
 
 
-def test_truncate_counts_dropped_chars() -> None:
+def test_the_cut_counts_dropped_chars() -> None:
     # Room is reserved for "(100 more chars)"; once 12 are kept only 88 are dropped, one char spare.
-    assert truncate("a" * 100, 30) == "a" * 12 + "… (88 more chars)"
-    assert truncate("short", 30) == "short"
+    assert clean_text("a" * 100, limit=30) == "a" * 12 + "… (88 more chars)"
+    assert clean_text("short", limit=30) == "short"
     with pytest.raises(ValueError, match="limit"):
-        truncate("x", -1)
+        clean_text("x", limit=-1)
 
 
 @given(st.text(max_size=200))

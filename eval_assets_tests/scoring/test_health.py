@@ -145,9 +145,6 @@ def test_a_threshold_on_a_run_metric_with_no_data_still_fails() -> None:
 def test_judges_on_both_sides_of_the_pass_line_disagree(
     scores: list[float], margin: float, pass_score: float | None, disagree: bool | None
 ) -> None:
-    from eval_assets.scoring.statistics import agreement, judges_disagree
+    from eval_assets.scoring.statistics import judges_disagree
 
     assert judges_disagree(scores, margin=margin, pass_score=pass_score) is disagree
-    if disagree is not None:
-        result = agreement([[s] for s in scores], margin=margin, pass_score=pass_score)
-        assert (result.disagreeing == (0,)) is disagree

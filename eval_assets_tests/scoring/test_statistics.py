@@ -14,12 +14,11 @@ from hypothesis import strategies as st
 
 from eval_assets.scoring.statistics import (
     PairedComparison,
-    agreement,
     compare_pass_fail,
     compare_scores,
     is_regression,
+    judges_disagree,
     mcnemar_exact_p,
-    mean_interval,
     wilson_interval,
 )
 
@@ -456,115 +455,30 @@ def test_is_regression_rejects_bad_thresholds(min_effect: float, alpha: float) -
 
 
 # --------------------------------------------------------------------------------------------------
-# mean_interval
+# judges_disagree (what the judge panels of one example run through)
 # --------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("values", "expected"),
+    ("scores", "disagree"),
     [
-        # Two values: 1 degree of freedom, t = 12.706 (Cauchy), so the interval is honestly huge.
-        ([0.0, 2.0], (1 - 12.7062, 1 + 12.7062)),
-        # mean 2, sd 1, t(0.975, 2) = 4.3027: half-width 4.3027 / sqrt(3).
-        ([1.0, 2.0, 3.0], (2 - 2.4842, 2 + 2.4842)),
-        # No spread: the interval is the point.
-        ([0.5] * 5, (0.5, 0.5)),
-        # 1000 values: t(0.975, 999) = 1.9623, barely above the normal 1.96.
-        ([0.0, 1.0] * 500, (0.5 - 1.9623 * 0.5003 / math.sqrt(1000), 0.5 + 1.9623 * 0.5003 / math.sqrt(1000))),
-    ],
-)
-def test_mean_interval_known_values(values: list[float], expected: tuple[float, float]) -> None:
-    assert mean_interval(values) == pytest.approx(expected, abs=1e-4)
-
-
-@pytest.mark.parametrize(
-    ("df", "confidence", "t"),
-    [(3, 0.95, 3.1824), (5, 0.95, 2.5706), (10, 0.99, 3.1693), (30, 0.99, 2.7500), (3, 0.999, 12.9240)],
-)
-def test_mean_interval_uses_student_t_table_values(df: int, confidence: float, t: float) -> None:
-    # Values -1, +1 alternating (plus a 0 for odd n) have mean 0; scale so the sd / sqrt(n) is 1.
-    n = df + 1
-    raw = [(-1.0) ** i for i in range(n - n % 2)] + [0.0] * (n % 2)
-    scale = math.sqrt(n) / math.sqrt(sum(v * v for v in raw) / (n - 1))
-    interval = mean_interval([v * scale for v in raw], confidence=confidence)
-    assert interval == pytest.approx((-t, t), abs=1e-4)
-
-
-@pytest.mark.parametrize("values", [[], [0.7]])
-def test_mean_interval_needs_two_values(values: list[float]) -> None:
-    assert mean_interval(values) is None
-
-
-@given(st.lists(st.floats(0.0, 1.0), min_size=2, max_size=50))
-def test_mean_interval_contains_the_mean(values: list[float]) -> None:
-    interval = mean_interval(values)
-    assert interval is not None
-    mean = math.fsum(values) / len(values)
-    assert interval[0] <= mean + 1e-12 and mean - 1e-12 <= interval[1]
-
-
-# --------------------------------------------------------------------------------------------------
-# agreement
-# --------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("scores_by_judge", "expected_n", "mean_abs_diff", "within_rate", "disagreeing"),
-    [
-        # No judges, or one judge: nothing to agree about.
-        ([], 0, None, None, ()),
-        ([[0.2, 0.9]], 0, None, None, ()),
-        # Two judges on three examples: spreads 0.0, 0.5, 0.1.
-        ([[1.0, 0.0, 0.5], [1.0, 0.5, 0.4]], 3, 0.2, 2 / 3, (1,)),
-        # Example 1 has a single score (the other judge failed): not counted, and not "agreeing".
-        ([[1.0, None, 0.5], [0.5, 0.25, 0.5]], 2, 0.25, 0.5, (0,)),
+        ([1.0, 1.0], False),
+        ([0.5, 0.4], False),
         # Three judges: the spread is max - min, not the mean pairwise difference.
-        ([[0.0], [0.5], [1.0]], 1, 1.0, 0.0, (0,)),
+        ([0.0, 0.5, 1.0], True),
         # 0.8 - 0.6 is 0.20000000000000007 in floats: still within a 0.2 margin.
-        ([[0.8], [0.6]], 1, 0.2, 1.0, ()),
+        ([0.8, 0.6], False),
         # ... but a real excess over the margin is not forgiven.
-        ([[0.81], [0.6]], 1, 0.21, 0.0, (0,)),
+        ([0.81, 0.6], True),
+        ([0.7], None),  # one judge: nothing to compare
+        ([], None),
     ],
 )
-def test_agreement(
-    scores_by_judge: list[list[float | None]],
-    expected_n: int,
-    mean_abs_diff: float | None,
-    within_rate: float | None,
-    disagreeing: tuple[int, ...],
-) -> None:
-    result = agreement(scores_by_judge, margin=0.2)
-    assert result.n == expected_n
-    assert result.mean_abs_diff == pytest.approx(mean_abs_diff)
-    assert result.within_margin_rate == pytest.approx(within_rate)
-    assert result.disagreeing == disagreeing
+def test_judges_disagree_on_a_spread_above_the_margin(scores: list[float], disagree: bool | None) -> None:
+    assert judges_disagree(scores, margin=0.2) is disagree
 
 
-def test_agreement_rejects_misaligned_judges() -> None:
-    with pytest.raises(ValueError, match="same examples"):
-        agreement([[0.1, 0.2], [0.1]], margin=0.1)
-
-
-def test_agreement_rejects_negative_margin() -> None:
-    with pytest.raises(ValueError, match="margin"):
-        agreement([[0.1], [0.1]], margin=-0.1)
-
-
-@given(
-    st.integers(0, 20).flatmap(
-        lambda n: st.lists(st.lists(st.one_of(st.none(), st.floats(0.0, 1.0)), min_size=n, max_size=n), max_size=5)
-    ),
-    st.floats(0.0, 1.0),
-)
-def test_agreement_invariants(scores_by_judge: list[list[float | None]], margin: float) -> None:
-    result = agreement(scores_by_judge, margin=margin)
-    if result.n == 0:
-        assert result.mean_abs_diff is None and result.within_margin_rate is None and not result.disagreeing
-        return
-    assert result.mean_abs_diff is not None and result.within_margin_rate is not None
-    assert 0.0 <= result.mean_abs_diff <= 1.0
-    assert 0.0 <= result.within_margin_rate <= 1.0
-    assert list(result.disagreeing) == sorted(set(result.disagreeing))
-    assert result.within_margin_rate == pytest.approx(1 - len(result.disagreeing) / result.n)
-    # A wider margin never finds more disagreement.
-    assert set(agreement(scores_by_judge, margin=min(1.0, margin + 0.1)).disagreeing) <= set(result.disagreeing)
+@given(st.lists(st.floats(0.0, 1.0), min_size=2, max_size=5), st.floats(0.0, 0.9))
+def test_a_wider_margin_never_finds_more_disagreement(scores: list[float], margin: float) -> None:
+    if judges_disagree(scores, margin=margin + 0.1) is True:
+        assert judges_disagree(scores, margin=margin) is True
