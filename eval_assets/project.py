@@ -44,6 +44,19 @@ def _visible(folder: Path, pattern: str) -> list[Path]:
     return sorted(path for path in folder.glob(pattern) if not path.name.startswith("."))
 
 
+def limit_plan(plan: EvalPlan, limit: int | None) -> EvalPlan:
+    """The plan with only the first ``limit`` examples of each dataset (a smoke run); unchanged for None."""
+    if limit is None:
+        return plan
+    kept: list[Example] = []
+    taken: dict[str, int] = {}
+    for example in plan.examples:
+        if taken.get(example.dataset, 0) < limit:
+            taken[example.dataset] = taken.get(example.dataset, 0) + 1
+            kept.append(example)
+    return EvalPlan(config=plan.config, datasets=plan.datasets, examples=tuple(kept), rubrics=plan.rubrics)
+
+
 def config_names(data_dir: Path) -> list[str]:
     """Names of the config files that can be partition keys, cheap enough for Dagster's code location load.
 
@@ -197,7 +210,7 @@ def load_plan(data_dir: Path, name: str) -> EvalPlan:
                 )
             )
         examples.extend(selected)
-    rubrics = _load_rubrics(data_dir, loaded, problems)
+    rubrics = load_rubrics(data_dir, loaded, problems)
     pinned = config.baseline.config
     if pinned is not None and pinned not in config_names(data_dir):
         # A typo here would silently turn the regression gate off ("no baseline yet") every night.
@@ -218,7 +231,8 @@ def load_plan(data_dir: Path, name: str) -> EvalPlan:
     return plan
 
 
-def _load_rubrics(data_dir: Path, loaded: LoadedConfig, problems: list[InputProblem]) -> dict[str, Rubric]:
+def load_rubrics(data_dir: Path, loaded: LoadedConfig, problems: list[InputProblem]) -> dict[str, Rubric]:
+    """The rubrics a config's judges use, by name; problems are added to ``problems``."""
     rubrics: dict[str, Rubric] = {}
     available = [p.stem for p in _visible(data_dir / PROMPTS_DIR, "*.md")]
     for index, spec in enumerate(loaded.config.scorers):

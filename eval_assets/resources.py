@@ -46,6 +46,16 @@ class EvalProject(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic
         return Links(report_base_url=self.report_base_url, dagster_url=self.dagster_url)
 
 
+class ExampleOptions(dg.Config):
+    """Per-run options of the first stage (set in the launchpad or by ``eval-assets run --limit``)."""
+
+    limit: int | None = Field(
+        default=None,
+        gt=0,
+        description="Keep only the first N examples of each dataset: a smoke run without editing the config.",
+    )
+
+
 class ReplayOptions(dg.Config):
     """Per-run options of the stages that call models (set in the launchpad or by the CLI)."""
 

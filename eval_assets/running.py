@@ -45,10 +45,12 @@ def run_cells(
     use_cache: bool,
     quiet: bool,
     notify: bool = False,
+    limit: int | None = None,
 ) -> list[RunOutcome]:
     """Materialize every (date, config) cell, one run each, dates in order so baselines exist.
 
-    With ``notify``, each finished cell is announced like the alert sensors would (and only once, whoever
+    ``limit`` keeps the first N examples of each dataset (a smoke run). With ``notify``, each finished cell is
+    announced like the alert sensors would (and only once, whoever
     comes first), for teams that run the CLI in CI without a Dagster daemon.
     """
     from eval_assets.definitions import build_definitions
@@ -67,7 +69,9 @@ def run_cells(
             if notify
             else None
         )
-        outcomes = _run_all(job, instance, configs, dates, use_cache=use_cache, quiet=quiet, announcer=announcer)
+        outcomes = _run_all(
+            job, instance, configs, dates, use_cache=use_cache, quiet=quiet, announcer=announcer, limit=limit
+        )
         if any(o.reached_report for o in outcomes):
             dashboard = defs.resolve_job_def(DASHBOARD_JOB).execute_in_process(
                 instance=instance, raise_on_error=False, run_config=_quiet_logs(quiet)
@@ -90,11 +94,17 @@ def _run_all(
     use_cache: bool,
     quiet: bool,
     announcer: Announcer | None,
+    limit: int | None = None,
 ) -> list[RunOutcome]:
     total = len(configs) * len(dates)
     outcomes: list[RunOutcome] = []
     replay_options = {"config": {"use_cache": use_cache}}
-    run_config = {"ops": {"model_responses": replay_options, "example_scores": replay_options}, **_quiet_logs(quiet)}
+    ops = {
+        "eval_examples": {"config": {"limit": limit}},
+        "model_responses": replay_options,
+        "example_scores": replay_options,
+    }
+    run_config = {"ops": ops, **_quiet_logs(quiet)}
     for day in dates:
         for config in configs:
             position = len(outcomes) + 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -12,14 +14,28 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from eval_assets import warehouse
-from eval_assets.assets.partitions import WAREHOUSE_POOL
+from eval_assets.assets.partitions import WAREHOUSE_POOL, partition_cell
 from eval_assets.config import ModelSpec
 from eval_assets.errors import InvalidInputError
 from eval_assets.lineage import code_sha
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject
+from eval_assets.scoring.registry import scorer_versions
+from eval_assets.stored_inputs import StoredInputsChangedError, plan_from_stored
 
 GROUP = "evaluation"
+
+
+def code_version(*, scorers: bool = False) -> str:
+    """What a stage's results depend on in this code: the warehouse schema and, for scoring, every scorer.
+
+    Dagster marks a partition stale when its asset's code version changes, so bumping a scorer's version
+    (or the schema) shows which nights were scored by older code.
+    """
+    parts = [f"schema{warehouse.SCHEMA_VERSION}"]
+    if scorers:
+        parts += [f"{name}@{version}" for name, version in sorted(scorer_versions().items())]
+    return ";".join(parts)
 
 
 def stage_asset(
@@ -29,6 +45,7 @@ def stage_asset(
     deps: Sequence[str] = (),
     check_specs: Sequence[dg.AssetCheckSpec] = (),
     kinds: frozenset[str] = frozenset({"duckdb"}),
+    version: str | None = None,
 ) -> dg.AssetsDefinition:
     """Declare one stage of the graph with the policy every stage shares (group, pool, partitions)."""
     return dg.asset(
@@ -39,7 +56,7 @@ def stage_asset(
         group_name=GROUP,
         kinds=set(kinds),
         pool=WAREHOUSE_POOL,
-        code_version="1",
+        code_version=version or code_version(),
     )(compute)
 
 
@@ -54,6 +71,50 @@ def plan_or_fail(project: EvalProject, config_name: str) -> EvalPlan:
         return project.plan(config_name)
     except InvalidInputError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """What a later stage works on: its cell, the plan rebuilt from the stored examples, and the row keys."""
+
+    eval_date: dt.date
+    config_name: str
+    plan: EvalPlan
+    keys: dict[str, Any]
+
+
+def stage_inputs(
+    context: dg.AssetExecutionContext, project: EvalProject, resource: DuckDBResource, *, after: str, upstream: str
+) -> StageInputs:
+    """The shared preamble of every stage after ``eval_examples``: read the inputs once, as stored.
+
+    Args:
+        context: The asset's context (its partition is the cell).
+        project: Where the config and rubric files are.
+        resource: The warehouse.
+        after: The table the stage reads, which its upstream asset writes.
+        upstream: That asset, named in the failure when it was never materialized.
+
+    Raises:
+        dg.Failure: the upstream stage has not run, the config or a rubric is invalid, or the config changed
+            since ``eval_examples`` stored the cell (no retries: they would fail the same way).
+    """
+    eval_date, config_name = partition_cell(context)
+    with open_warehouse(resource) as conn:
+        require_upstream(conn, after, eval_date, config_name, upstream)
+        rows = warehouse.read_partition(conn, "examples", eval_date, config_name).to_dicts()
+    try:
+        plan = plan_from_stored(Path(project.data_dir), config_name, rows)
+    except InvalidInputError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    except StoredInputsChangedError as exc:
+        raise dg.Failure(
+            description=f"{exc}: re-materialize the partition from eval_examples (eval-assets run does)",
+            allow_retries=False,
+        ) from exc
+    # The data's commit is the one the first stage saw: every row of a night names the same inputs.
+    keys = lineage(context, plan, eval_date, str(rows[0]["git_sha"]))
+    return StageInputs(eval_date, config_name, plan, keys)
 
 
 #: Databases whose schema this process has already ensured (a check costs ~10 ms per connection).
@@ -89,28 +150,6 @@ def require_upstream(
     if warehouse.count_partition(conn, table, eval_date, config_name) == 0:
         raise dg.Failure(
             description=f"no rows in {table} for {config_name} on {eval_date}: materialize {upstream} first",
-            allow_retries=False,
-        )
-
-
-def require_same_inputs(conn: duckdb.DuckDBPyConnection, plan: EvalPlan, eval_date: dt.date, config_name: str) -> None:
-    """Fail clearly when the config or a dataset changed since eval_examples stored this partition.
-
-    Later stages read the current files for references, tags and rubrics; mixing them with answers to
-    another version would score old outputs against new references under the old dataset hash.
-    """
-    stored = warehouse.stored_input_hashes(conn, eval_date, config_name)
-    now = {(plan.config.content_hash, name, d.content_hash) for name, d in plan.datasets.items()}
-    if set(stored) != now:
-        changed = sorted(
-            {f"{name} ({old})" for _, name, old in set(stored) - now}
-            | ({"config"} if {c for c, _, _ in stored} != {plan.config.content_hash} else set())
-        )
-        raise dg.Failure(
-            description=(
-                f"inputs of {config_name} {eval_date} changed since eval_examples stored them ({', '.join(changed)}): "
-                "re-materialize the partition from eval_examples (eval-assets run does)"
-            ),
             allow_retries=False,
         )
 

@@ -10,8 +10,8 @@ from eval_assets import warehouse as wh
 from eval_assets.assets.common import lineage, open_warehouse, plan_or_fail, stage_asset
 from eval_assets.assets.partitions import partition_cell
 from eval_assets.datasets import Example
-from eval_assets.project import EvalPlan
-from eval_assets.resources import EvalProject
+from eval_assets.project import EvalPlan, limit_plan
+from eval_assets.resources import EvalProject, ExampleOptions
 
 EXAMPLES_COMPLETE = "examples_complete"
 
@@ -59,11 +59,13 @@ def completeness(plan: EvalPlan, stored: int) -> dg.AssetCheckResult:
 
 
 def eval_examples(
-    context: dg.AssetExecutionContext, project: EvalProject, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, project: EvalProject, warehouse: DuckDBResource, config: ExampleOptions
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
     """Golden examples selected by the config, validated, with their dataset hashes."""
     eval_date, config_name = partition_cell(context)
-    plan = plan_or_fail(project, config_name)
+    plan = limit_plan(plan_or_fail(project, config_name), config.limit)
+    if config.limit is not None:
+        context.log.info(f"smoke run: the first {config.limit} examples of each dataset ({len(plan.examples)} in all)")
     keys = lineage(context, plan, eval_date, project.git_sha())
     rows = example_rows(plan, keys)
     with open_warehouse(warehouse) as conn:

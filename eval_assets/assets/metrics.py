@@ -13,14 +13,10 @@ from dagster_duckdb import DuckDBResource
 from eval_assets import warehouse as wh
 from eval_assets.assets.common import (
     float_metadata,
-    lineage,
     open_warehouse,
-    plan_or_fail,
-    require_same_inputs,
-    require_upstream,
     stage_asset,
+    stage_inputs,
 )
-from eval_assets.assets.partitions import partition_cell
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped
 from eval_assets.scoring.metrics import ComparedMetric, MetricValue, compare, response_metrics, scorer_metrics
@@ -120,11 +116,9 @@ def run_metrics(
     context: dg.AssetExecutionContext, project: EvalProject, warehouse: DuckDBResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
     """Pass rates and means per scorer and tag, error rate, latency, tokens and cost, with deltas."""
-    eval_date, config_name = partition_cell(context)
-    plan = plan_or_fail(project, config_name)
+    inputs = stage_inputs(context, project, warehouse, after="scores", upstream="example_scores")
+    eval_date, config_name, plan, keys = inputs.eval_date, inputs.config_name, inputs.plan, inputs.keys
     with open_warehouse(warehouse) as conn:
-        require_upstream(conn, "scores", eval_date, config_name, "example_scores")
-        require_same_inputs(conn, plan, eval_date, config_name)
         scores = wh.read_partition(conn, "scores", eval_date, config_name)
         responses = wh.read_partition(conn, "responses", eval_date, config_name)
         verdicts = wh.read_partition(conn, "judge_verdicts", eval_date, config_name)
@@ -137,7 +131,6 @@ def run_metrics(
         baseline_scores = wh.scores_with_outputs(conn, baseline[1], baseline[0]) if baseline else current_scores.clear()
     current = [*scorer_metrics(scores), *response_metrics(responses, verdicts)]
     compared = compare(current, previous)
-    keys = lineage(context, plan, eval_date, project.git_sha())
     comparisons = compare_runs(current_scores, baseline_scores, policy=plan.config.config.regression)
     versions = Counter(v for v in responses.get_column("model_version").to_list() if v)
     cost = next((m.value for m in compared if m.metric == "cost_usd" and m.tag is None), None)

@@ -11,12 +11,9 @@ from dagster_duckdb import DuckDBResource
 from eval_assets import warehouse as wh
 from eval_assets.assets.common import (
     open_warehouse,
-    plan_or_fail,
-    require_same_inputs,
-    require_upstream,
     stage_asset,
+    stage_inputs,
 )
-from eval_assets.assets.partitions import partition_cell
 from eval_assets.assets.report_checks import (
     NO_REGRESSION,
     comparison_lines,
@@ -70,12 +67,10 @@ def eval_report(
     context: dg.AssetExecutionContext, project: EvalProject, warehouse: DuckDBResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
     """Markdown and HTML report (prev vs current, gates, regressions, trends) and raw outputs."""
-    eval_date, config_name = partition_cell(context)
-    plan = plan_or_fail(project, config_name)
+    inputs = stage_inputs(context, project, warehouse, after="runs", upstream="run_metrics")
+    eval_date, config_name, plan = inputs.eval_date, inputs.config_name, inputs.plan
     config = plan.config.config
     with open_warehouse(warehouse) as conn:
-        require_upstream(conn, "runs", eval_date, config_name, "run_metrics")
-        require_same_inputs(conn, plan, eval_date, config_name)
         run = wh.read_partition(conn, "runs", eval_date, config_name).row(0, named=True)
         cell = {name: wh.read_partition(conn, name, eval_date, config_name) for name in REPORT_TABLES}
         scored = wh.scored_examples(conn, eval_date, config_name)
@@ -118,7 +113,7 @@ def eval_report(
         outputs=outputs_document(summary, cell["examples"], cell["responses"], cell["scores"]),
         links=project.links(),
     )
-    keys = {name: run[name] for name in ("eval_date", "config_name", "run_id", "git_sha", "code_sha", "config_hash")}
+    keys = inputs.keys
     with open_warehouse(warehouse) as conn:
         wh.replace_partition(
             conn,

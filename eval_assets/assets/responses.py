@@ -11,15 +11,11 @@ from dagster_duckdb import DuckDBResource
 from eval_assets import warehouse as wh
 from eval_assets.assets.common import (
     float_metadata,
-    lineage,
     open_warehouse,
-    plan_or_fail,
     require_api_keys,
-    require_same_inputs,
-    require_upstream,
     stage_asset,
+    stage_inputs,
 )
-from eval_assets.assets.partitions import partition_cell
 from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.llm.guards import SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN
@@ -108,12 +104,9 @@ def model_responses(
     config: ReplayOptions,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
     """Model answers to every example, with tokens, cost, latency and errors."""
-    eval_date, config_name = partition_cell(context)
-    plan = plan_or_fail(project, config_name)
+    inputs = stage_inputs(context, project, warehouse, after="examples", upstream="eval_examples")
+    eval_date, config_name, plan = inputs.eval_date, inputs.config_name, inputs.plan
     eval_config = plan.config.config
-    with open_warehouse(warehouse) as conn:
-        require_upstream(conn, "examples", eval_date, config_name, "eval_examples")
-        require_same_inputs(conn, plan, eval_date, config_name)
     require_api_keys(plan, [eval_config.model])
     llm.prepare_offline(plan, str(eval_date), [eval_config.model.id])
     calls = response_calls(plan, eval_date)
@@ -121,8 +114,7 @@ def model_responses(
         context, "model_responses", calls, eval_config, warehouse=warehouse, llm=llm, use_cache=config.use_cache
     )
     outcomes = stage.outcomes
-    keys = lineage(context, plan, eval_date, project.git_sha())
-    rows = response_rows(plan, outcomes, keys)
+    rows = response_rows(plan, outcomes, inputs.keys)
     with open_warehouse(warehouse) as conn:
         wh.replace_partition(conn, eval_date, config_name, {"responses": wh.frame("responses", rows)})
     resume = (

@@ -10,17 +10,14 @@ from dagster_duckdb import DuckDBResource
 
 from eval_assets import warehouse as wh
 from eval_assets.assets.common import (
+    code_version,
     float_metadata,
-    lineage,
     open_warehouse,
-    plan_or_fail,
     require_api_keys,
-    require_same_inputs,
-    require_upstream,
     stage_asset,
+    stage_inputs,
 )
 from eval_assets.assets.examples import example_by_key
-from eval_assets.assets.partitions import partition_cell
 from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage, spent_earlier_in_run
 from eval_assets.datasets import Example
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
@@ -173,12 +170,10 @@ def example_scores(
     config: ReplayOptions,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
     """One score per example x scorer (judge scores with rationale and prompt hash)."""
-    eval_date, config_name = partition_cell(context)
-    plan = plan_or_fail(project, config_name)
+    inputs = stage_inputs(context, project, warehouse, after="responses", upstream="model_responses")
+    eval_date, config_name, plan = inputs.eval_date, inputs.config_name, inputs.plan
     eval_config = plan.config.config
     with open_warehouse(warehouse) as conn:
-        require_upstream(conn, "responses", eval_date, config_name, "model_responses")
-        require_same_inputs(conn, plan, eval_date, config_name)
         responses = wh.read_partition(conn, "responses", eval_date, config_name)
         spent_before = spent_earlier_in_run(conn, context.run.run_id, eval_date, config_name)
     require_api_keys(plan, eval_config.all_models()[1:])
@@ -196,8 +191,7 @@ def example_scores(
     )
     outcomes = stage.outcomes
     by_key: dict[JudgeKey, CallOutcome] = {outcome.call.key: outcome for outcome in outcomes}  # type: ignore[misc]
-    keys = lineage(context, plan, eval_date, project.git_sha())
-    scores, verdicts = score_rows(plan, responses, by_key, keys)
+    scores, verdicts = score_rows(plan, responses, by_key, inputs.keys)
     with open_warehouse(warehouse) as conn:
         written = wh.replace_partition(
             conn,
@@ -224,5 +218,9 @@ def example_scores(
 def build_example_scores(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The example_scores asset over the given partitions."""
     return stage_asset(
-        example_scores, partitions, deps=["model_responses"], check_specs=[budget_check_spec("example_scores")]
+        example_scores,
+        partitions,
+        deps=["model_responses"],
+        check_specs=[budget_check_spec("example_scores")],
+        version=code_version(scorers=True),  # a scorer's new version makes scored nights stale
     )

@@ -45,7 +45,6 @@ from eval_assets.warehouse.reads import (
     scores_with_outputs,
     spent_in_run,
     stored_gates,
-    stored_input_hashes,
 )
 from eval_assets.warehouse.rows import RowError, frame
 from eval_assets.warehouse.sandbox import QUERYABLE, QueryRefusedError, ReadOnlySession, connect_readonly
@@ -108,6 +107,5 @@ __all__ = [
     "sql_frame",
     "store_cached_responses",
     "stored_gates",
-    "stored_input_hashes",
     "table_ddl",
 ]

@@ -93,17 +93,6 @@ def flipped_to_fail(
     return [(dataset, example_id, scorer) for dataset, example_id, scorer in rows]
 
 
-def stored_input_hashes(
-    conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_name: str
-) -> set[tuple[str, str, str]]:
-    """(config hash, dataset, dataset hash) of the examples stored for a partition."""
-    rows = conn.execute(
-        "SELECT DISTINCT config_hash, dataset, dataset_hash FROM examples WHERE eval_date = ? AND config_name = ?",
-        [eval_date, config_name],
-    ).fetchall()
-    return {(config_hash, dataset, dataset_hash) for config_hash, dataset, dataset_hash in rows}
-
-
 def spent_in_run(
     conn: duckdb.DuckDBPyConnection, run_id: str, eval_date: dt.date, config_name: str
 ) -> tuple[float, int]:

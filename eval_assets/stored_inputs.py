@@ -1,0 +1,81 @@
+"""The inputs of a cell's later stages: the config and rubrics from their files, the examples as stored.
+
+The first stage (``eval_examples``) reads and validates the datasets once and stores the selected examples
+with their lineage. Every later stage rebuilds its plan from those rows instead of reading and validating
+the dataset files again: it costs nothing at 100,000 examples, and an edited dataset file cannot slip into
+the middle of a night. The config is small and read again, but it must be the one the examples were stored
+under (same content hash), or scores would follow other scorers and thresholds than the night started with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eval_assets.datasets import Dataset, Example
+from eval_assets.errors import InputProblem, InvalidInputError
+from eval_assets.project import EvalPlan, load_named_config, load_rubrics
+
+
+class StoredInputsChangedError(ValueError):
+    """The config on disk is not the one the cell's examples were stored under."""
+
+
+def plan_from_stored(data_dir: Path, config_name: str, rows: Sequence[Mapping[str, Any]]) -> EvalPlan:
+    """The cell's plan: config and rubrics read and checked now, examples rebuilt from the stored ``rows``.
+
+    Args:
+        data_dir: The data directory.
+        config_name: The cell's config.
+        rows: The cell's ``examples`` rows, as ``eval_examples`` stored them.
+
+    Raises:
+        InvalidInputError: the config or a rubric file is invalid (file, line and field named).
+        StoredInputsChangedError: the config changed since the examples were stored.
+    """
+    loaded = load_named_config(data_dir, config_name)
+    problems: list[InputProblem] = []
+    rubrics = load_rubrics(data_dir, loaded, problems)
+    if problems:
+        raise InvalidInputError(problems)
+    stored_hashes = {str(row["config_hash"]) for row in rows}
+    if stored_hashes != {loaded.content_hash}:
+        raise StoredInputsChangedError(
+            f"the config {loaded.path} changed since eval_examples stored this partition's examples "
+            f"(config hash {', '.join(sorted(stored_hashes)) or 'none'} then, {loaded.content_hash} now)"
+        )
+    examples = tuple(example_from_row(row) for row in sorted(rows, key=_config_order(loaded.config.datasets)))
+    datasets = {
+        ref.name: Dataset(
+            name=ref.name,
+            path=data_dir / ref.path,
+            content_hash=next(str(r["dataset_hash"]) for r in rows if r["dataset"] == ref.name),
+            examples=tuple(e for e in examples if e.dataset == ref.name),
+        )
+        for ref in loaded.config.datasets
+        if any(r["dataset"] == ref.name for r in rows)
+    }
+    return EvalPlan(config=loaded, datasets=datasets, examples=examples, rubrics=rubrics)
+
+
+def example_from_row(row: Mapping[str, Any]) -> Example:
+    """An example as ``eval_examples`` stored it (the inverse of its row)."""
+    value = json.loads(row["input_json"])
+    prompt: str | tuple[dict[str, str], ...] = value if isinstance(value, str) else tuple(dict(m) for m in value)
+    return Example(
+        dataset=str(row["dataset"]),
+        id=str(row["example_id"]),
+        input=prompt,
+        references=tuple(row["reference"] or ()),
+        tags=tuple(row["tags"] or ()),
+        line=int(row["line"]),
+        metadata=json.loads(row["metadata_json"]) if row["metadata_json"] else {},
+    )
+
+
+def _config_order(refs: Sequence[Any]) -> Any:
+    """Sort key giving the first stage's order: datasets as the config lists them, then file lines."""
+    position = {ref.name: index for index, ref in enumerate(refs)}
+    return lambda row: (position.get(row["dataset"], len(position)), int(row["line"]))
