@@ -83,3 +83,22 @@ def test_issue8_9_a_closed_pipe_keeps_the_command_s_exit_status(eval_env: Path, 
     result = subprocess.run(["bash", "-c", shell], env=os.environ.copy(), capture_output=True, text=True, timeout=120)
     assert result.stdout.splitlines() == ["i", "status 0"], result.stdout + result.stderr
     assert "BrokenPipeError" not in result.stderr
+
+
+@pytest.mark.slow
+def test_issue8_23_run_limit_is_a_smoke_run_without_editing_yaml(
+    eval_env: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_config(data_dir, "nightly", thresholds=[])
+    config_before = (data_dir / "configs" / "nightly.yaml").read_bytes()
+    assert main(["run", "--config", "nightly", "--date", "2026-11-06", "--limit", "2", "--quiet"]) == 0
+    assert (data_dir / "configs" / "nightly.yaml").read_bytes() == config_before
+    with duckdb.connect(str(eval_env / "warehouse.duckdb"), read_only=True) as conn:
+        per_dataset = dict(conn.execute("SELECT dataset, count(*) FROM responses GROUP BY ALL").fetchall())
+        scored = conn.execute("SELECT count(DISTINCT (dataset, example_id)) FROM scores").fetchall()[0][0]
+    assert per_dataset and set(per_dataset.values()) == {2}
+    assert scored == 2 * len(per_dataset)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["run", "--config", "nightly", "--limit", "0"])
+    assert "must be a positive" in capsys.readouterr().err

@@ -15,8 +15,10 @@ from dagster_duckdb import DuckDBResource
 
 from eval_assets import warehouse
 from eval_assets.assets.partitions import WAREHOUSE_POOL, partition_cell
+from eval_assets.assets.stops import reporting_stops
 from eval_assets.config import ModelSpec
 from eval_assets.errors import InvalidInputError
+from eval_assets.leases import cell_lease
 from eval_assets.lineage import code_sha
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject
@@ -46,8 +48,15 @@ def stage_asset(
     check_specs: Sequence[dg.AssetCheckSpec] = (),
     kinds: frozenset[str] = frozenset({"duckdb"}),
     version: str | None = None,
+    gates_stop_the_night: bool = True,
 ) -> dg.AssetsDefinition:
-    """Declare one stage of the graph with the policy every stage shares (group, pool, partitions)."""
+    """Declare one stage of the graph with the policy every stage shares (group, pool, partitions).
+
+    A stage that raises, or fails a blocking gate when ``gates_stop_the_night``, writes the night's
+    stopped report (nothing downstream of it runs to write one). The report stage's own gates only
+    decide the verdict: it passes False.
+    """
+    blocking = {spec.name for spec in check_specs if spec.blocking} if gates_stop_the_night else set()
     return dg.asset(
         name=compute.__name__,
         partitions_def=partitions,
@@ -57,7 +66,7 @@ def stage_asset(
         kinds=set(kinds),
         pool=WAREHOUSE_POOL,
         code_version=version or code_version(),
-    )(compute)
+    )(reporting_stops(compute, blocking_checks=blocking))
 
 
 def float_metadata(value: float) -> dg.FloatMetadataValue:
@@ -152,6 +161,17 @@ def require_upstream(
             description=f"no rows in {table} for {config_name} on {eval_date}: materialize {upstream} first",
             allow_retries=False,
         )
+
+
+@contextmanager
+def holding_cell(context: dg.AssetExecutionContext, project: EvalProject) -> Iterator[None]:
+    """Hold the cell's lease (:mod:`eval_assets.leases`): a second run of the cell waits, then pays nothing."""
+    eval_date, config_name = partition_cell(context)
+    folder = project.run_folder(eval_date, config_name)
+    with cell_lease(
+        folder.lease, run_id=context.run.run_id, cell=f"{config_name} {eval_date}", log=context.log.warning
+    ):
+        yield
 
 
 def require_api_keys(plan: EvalPlan, models: Sequence[ModelSpec]) -> None:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from eval_assets.cli.options import command_parser, parse_date
+from eval_assets.cli.options import command_parser, parse_date, positive
 from eval_assets.outcome import EXIT_GATE_FAILED, EXIT_OK, RunOutcome, UsageError
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.folder import RunsFolder
@@ -25,7 +25,8 @@ def add_parser(commands: Any) -> None:
         examples="  eval-assets run                                          yesterday, every nightly config\n"
         "  eval-assets run --config candidate --date 2026-11-23     one cell\n"
         "  eval-assets run --from 2026-11-01 --to 2026-11-07        a week, dates in order\n"
-        "  eval-assets run --config nightly --no-cache --notify     fresh answers; send the alerts",
+        "  eval-assets run --config nightly --no-cache --notify     fresh answers; send the alerts\n"
+        "  eval-assets run --config candidate --limit 5             smoke run: 5 examples per dataset",
     )
     parser.add_argument(
         "--config",
@@ -38,6 +39,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--to", dest="date_to", help="last date of a range (inclusive)")
     parser.add_argument(
         "--no-cache", action="store_true", help="ignore cached responses (fresh answers are still stored)"
+    )
+    parser.add_argument(
+        "--limit",
+        type=positive(int),
+        metavar="N",
+        help="smoke run: only the first N examples of each dataset (the cell's stored night is replaced)",
     )
     parser.add_argument("--quiet", action="store_true", help="only print the summary")
     parser.add_argument(
@@ -102,7 +109,17 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{plan.config.path}: {line}", file=sys.stderr)
     from eval_assets.running import run_cells
 
-    outcomes = run_cells(settings, names, dates, use_cache=not args.no_cache, quiet=args.quiet, notify=args.notify)
+    if args.limit is not None and not args.quiet:
+        print(f"smoke run: the first {args.limit} examples of each dataset", file=sys.stderr)
+    outcomes = run_cells(
+        settings,
+        names,
+        dates,
+        use_cache=not args.no_cache,
+        quiet=args.quiet,
+        notify=args.notify,
+        limit=args.limit,
+    )
     return print_summary(outcomes, settings)
 
 

@@ -9,6 +9,7 @@ Layout of the runs folder (``EVAL_ASSETS_RUNS_DIR``, default ``data/runs``)::
     <runs>/<date>/<config>/outputs.json         raw outputs and metadata of the latest execution
     <runs>/<date>/<config>/outputs/<run id>.json  raw outputs and metadata of every execution, kept
     <runs>/<date>/<config>/examples/<n>.html    "All outputs", paged, when a run is too large to inline
+    <runs>/.leases/<date>/<config>.lock         held by the run replaying the cell (eval_assets.leases)
 
 :class:`RunFolder` is the only code that spells this layout; :class:`Links` turns its files into what a
 person can open: absolute URLs under ``EVAL_ASSETS_REPORT_BASE_URL`` when the runs folder is published,
@@ -30,6 +31,7 @@ OUTPUTS_JSON = "outputs.json"
 OUTPUTS_DIR = "outputs"
 EXAMPLES_DIR = "examples"
 ASSETS_DIR = "_assets"
+LEASES_DIR = ".leases"
 DASHBOARD_HTML = "dashboard.html"
 #: From a run folder back to the runs folder (``<date>/<config>/``).
 TO_RUNS_ROOT = "../.."
@@ -101,6 +103,12 @@ class RunFolder:
     def run_outputs(self, run_id: str) -> Path:
         """Raw outputs of one execution, kept when the partition is run again."""
         return self.path / OUTPUTS_DIR / f"{run_file_stem(run_id)}.json"
+
+    @property
+    def lease(self) -> Path:
+        """The cell's lock file: outside the run folder, which the stages clear and rewrite."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.config_name).lstrip(".") or "_"
+        return self.runs_dir / LEASES_DIR / self.eval_date / f"{safe}.lock"
 
     def examples_page(self, number: int) -> Path:
         """Page ``number`` (from 1) of "All outputs"."""

@@ -204,10 +204,11 @@ def _configure(data_dir: Path, **runtime: object) -> dict[str, object]:
     return config
 
 
-def test_provider_outage_opens_the_circuit_and_a_rerun_resumes(
+def test_issue8_10_provider_outage_opens_the_circuit_reports_the_stopped_night_and_a_rerun_resumes(
     data_dir: Path, eval_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("EVAL_TEST_KEY", SECRET)
+    folder = eval_env / "runs" / "2026-11-07" / "local"
     with FakeOpenAIServer(api_key=SECRET, faults=FaultPlan(always_status=503)) as server:
         write_inputs(data_dir, server.base_url, n=200)
         _configure(data_dir, concurrency=4, max_retries=1, max_error_rate=0.05)
@@ -220,11 +221,26 @@ def test_provider_outage_opens_the_circuit_and_a_rerun_resumes(
         skipped = query(warehouse, "SELECT count(*) FROM responses WHERE error_type = 'skipped_circuit_open'")
         assert skipped[0][0] > 100  # type: ignore[operator]
 
+        # Nothing after model_responses ran, yet the night has a report saying what failed and what to do.
+        assert str(folder / "report.html") in out  # the summary points at it
+        markdown = (folder / "report.md").read_text()
+        assert "night stopped" in markdown and "model_responses" in markdown and "error rate" in markdown
+        assert "eval-assets run --config local --date 2026-11-07" in markdown
+        outputs = json.loads((folder / "outputs.json").read_text())
+        assert outputs["status"] == "stopped" and outputs["stopped_at"] == "model_responses"
+        assert outputs["stored"] == {"examples": 200, "responses": 200, "scores": 0}
+        assert sum(outputs["errors_by_type"].values()) == 200 and len(outputs["outputs"]) == 200
+        html = (folder / "report.html").read_text()
+        assert "night stopped" in html and "Content-Security-Policy" in html
+
         server.faults.always_status = None  # the provider is back
         before = len(server.requests)
         assert main(["run", "--config", "local", "--date", "2026-11-07", "--quiet"]) == 0
         assert len(server.requests) - before == 200
         assert query(warehouse, "SELECT count(output_text) FROM responses") == [(200,)]
+        # The full report replaces the stopped one.
+        assert "night stopped" not in (folder / "report.md").read_text()
+        assert "status" not in json.loads((folder / "outputs.json").read_text())
 
 
 def test_budget_cap_stops_spending_and_fails_its_gate(
