@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +91,42 @@ def test_workspace_loads_with_dagster_cli() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
+
+
+def definitions_snapshot(defs: dg.Definitions) -> dict[str, object]:
+    """What a deployment depends on by name: asset keys and their parents, checks, jobs, schedules, sensors."""
+    graph = defs.resolve_asset_graph()
+    assets = {
+        key.to_user_string(): {
+            "parents": sorted(parent.to_user_string() for parent in graph.get(key).parent_keys),
+            "partitioned": graph.get(key).partitions_def is not None,
+            "group": graph.get(key).group_name,
+        }
+        for key in sorted(graph.get_all_asset_keys())
+    }
+    kind = {True: "blocking", False: "advisory"}
+    checks = sorted(
+        f"{key.asset_key.to_user_string()}.{key.name} ({kind[graph.get_check_spec(key).blocking]})"
+        for key in graph.asset_check_keys
+    )
+    schedules = {
+        schedule.name: f"{schedule.cron_schedule} {schedule.execution_timezone} {schedule.default_status.value}"
+        for schedule in defs.schedules or []
+    }
+    sensors = {sensor.name: sensor.default_status.value for sensor in defs.sensors or []}
+    jobs = sorted(job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__"))
+    return {"assets": assets, "checks": checks, "jobs": jobs, "schedules": schedules, "sensors": sensors}
+
+
+def test_issue7_8_definitions_match_their_snapshot(defs: dg.Definitions) -> None:
+    """A renamed asset, check, job, schedule or sensor breaks deployments, alerts and saved UI links.
+
+    After an intended change, rewrite the snapshot: ``EVAL_ASSETS_UPDATE_SNAPSHOT=1 pytest -k snapshot``.
+    """
+    current = definitions_snapshot(defs)
+    if os.environ.get("EVAL_ASSETS_UPDATE_SNAPSHOT") == "1":
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text())
