@@ -10,6 +10,7 @@ DuckDB connection, or a location. Modules:
 - ``rows``: rows as typed frames (a misspelt or missing non-null field is an error, never a NULL);
 - ``cells``: replace and read one (date, config) cell of a table;
 - ``baselines``: which partition a partition is compared with;
+- ``copy``: moving an older DuckDB warehouse into the lake;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
@@ -24,7 +25,8 @@ from eval_assets.warehouse.cache import (
     store_cached_responses,
 )
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
-from eval_assets.warehouse.connection import connect, in_transaction, is_write_conflict, scalar, sql_frame
+from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
+from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
 from eval_assets.warehouse.location import WarehouseLocation, WarehouseSettingError, default_setting, parse_location
 from eval_assets.warehouse.migrations import (
     MIGRATIONS,
@@ -74,6 +76,8 @@ __all__ = [
     "TABLES",
     "VIEWS",
     "Column",
+    "CopiedTable",
+    "CopyError",
     "DuckDBCacheStore",
     "OverallMetric",
     "QueryRefusedError",
@@ -83,10 +87,12 @@ __all__ = [
     "WarehouseLocation",
     "WarehouseSettingError",
     "WarehouseVersionError",
+    "attach_sql",
     "cache_stats",
     "clear_cache",
     "connect",
     "connect_readonly",
+    "copy_warehouse",
     "count_partition",
     "default_setting",
     "describe_tables",

@@ -40,8 +40,8 @@ def store_cached_responses(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mappi
         # No unique key (DuckLake has none): replace what this answer supersedes, keep what is newer. Two
         # processes storing one request at once may both insert; readers take the newest row per request.
         conn.execute(
-            "DELETE FROM response_cache WHERE request_hash IN (SELECT i.request_hash FROM incoming_cache i "
-            "JOIN response_cache c USING (request_hash) WHERE i.created_at >= c.created_at)"
+            "DELETE FROM response_cache WHERE EXISTS (SELECT 1 FROM incoming_cache i "
+            "WHERE i.request_hash = response_cache.request_hash AND i.created_at >= response_cache.created_at)"
         )
         conn.execute(
             "INSERT INTO response_cache BY NAME SELECT i.* FROM incoming_cache i WHERE NOT EXISTS "

@@ -107,9 +107,13 @@ def _process_instance() -> tuple[duckdb.DuckDBPyConnection, dict[tuple[str, bool
 
 def load_extensions(conn: duckdb.DuckDBPyConnection, where: WarehouseLocation) -> None:
     """LOAD ``ducklake`` and the catalog's extension from the duckdb-ext-* wheels."""
-    extension = CATALOG_EXTENSIONS[where.catalog or "duckdb"]
-    for name in ("ducklake", *([extension] if extension else [])):
+    for name in _extensions(where):
         conn.execute(f"LOAD '{quoted(str(extension_file(name)))}'")
+
+
+def _extensions(where: WarehouseLocation) -> tuple[str, ...]:
+    extension = CATALOG_EXTENSIONS[where.catalog or "duckdb"]
+    return ("ducklake", extension) if extension else ("ducklake",)
 
 
 def attach_options(where: WarehouseLocation, *, read_only: bool) -> str:
@@ -137,6 +141,32 @@ def attach_lake(
     conn.execute(f"ATTACH '{quoted(where.attach_url())}' AS {alias}{attach_options(where, read_only=read_only)}")
     # DuckLake retries a commit that lost a race on the catalog itself a few times; more is cheaper than ours.
     conn.execute("SET ducklake_max_retry_count = 100")
+
+
+def attach_sql(location: str | Path | WarehouseLocation) -> str:
+    """Statements that open the warehouse read-only in any DuckDB 1.4.4 session (the CLI: ``duckdb -cmd``).
+
+    Paths are made absolute, so the statements work from any directory.
+    """
+    where = parse_location(location)
+    if not where.is_lake:
+        return f"ATTACH '{quoted(str(Path(where.target).absolute()))}' AS {LAKE_ALIAS} (READ_ONLY); USE {LAKE_ALIAS};"
+    if where.catalog_file is not None:
+        data = where.data_path and str(Path(where.data_path).absolute()) + os.sep
+        where = WarehouseLocation(
+            where.kind, where.catalog, str(Path(where.target).absolute()), data, where.journal_dir
+        )
+    extension = CATALOG_EXTENSIONS[where.catalog or "duckdb"]
+    loads = [
+        f"LOAD '{quoted(str(extension_file(name)))}';" for name in ("ducklake", *([extension] if extension else []))
+    ]
+    return "\n".join(
+        [
+            *loads,
+            f"ATTACH '{quoted(where.attach_url())}' AS {LAKE_ALIAS}{attach_options(where, read_only=True)};",
+            f"USE {LAKE_ALIAS};",
+        ]
+    )
 
 
 def _prepare_sqlite_catalog(path: Path) -> None:

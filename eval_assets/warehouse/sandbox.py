@@ -88,7 +88,7 @@ class ReadOnlySession:
         if not statements:
             raise QueryRefusedError("the query is empty")
         for number, statement in enumerate(statements, 1):
-            if statement.type != duckdb.StatementType.SELECT:
+            if statement.type.name != "SELECT":
                 which = f"statement {number} of {len(statements)}" if len(statements) > 1 else "the query"
                 kind = _STATEMENT_KEYWORDS.get(statement.type.name, statement.type.name)
                 raise QueryRefusedError(f"refused: {which} is a statement of type {kind}; {_ONLY_SELECT}")
