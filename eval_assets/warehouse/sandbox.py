@@ -166,7 +166,7 @@ def _function_names(node: object) -> Iterator[str]:
 
 
 def connect_readonly(
-    path: str | Path | WarehouseLocation,
+    path: str | Path | WarehouseLocation | None = None,
     *,
     timeout_s: float = 30.0,
     memory_limit: str = "1GB",
@@ -185,11 +185,12 @@ def connect_readonly(
     one SELECT statement and applies the timeout and row cap. Example::
 
         from eval_assets.warehouse import connect_readonly
-        with connect_readonly("ducklake:sqlite:data/warehouse.sqlite") as session:
+        with connect_readonly() as session:  # the configured warehouse
             frame = session.sql("SELECT * FROM pass_rates WHERE tag = '(all)'")
 
     Args:
-        path: The warehouse setting (see :mod:`eval_assets.warehouse.location`) or a DuckDB file's path.
+        path: The warehouse setting (see :mod:`eval_assets.warehouse.location`) or a DuckDB file's path;
+            None: the configured one (``EVAL_ASSETS_WAREHOUSE``, else the default lake under ``data/``).
         timeout_s: Statement timeout in seconds.
         memory_limit: DuckDB memory limit, e.g. ``"1GB"``.
         threads: DuckDB worker threads (at most the machine's cores).
@@ -214,6 +215,10 @@ def connect_readonly(
         },
     )
     try:
+        if path is None:
+            from eval_assets.settings import Settings  # the settings know where the data directory is
+
+            path = Settings.from_env().warehouse_path
         where = parse_location(path)
         if where.is_lake:
             load_extensions(conn, where)

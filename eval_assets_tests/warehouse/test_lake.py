@@ -67,8 +67,8 @@ def test_read_only_session_held_open_for_a_whole_run(data_dir: Path, tmp_path: P
     notebook = wh.connect(default, read_only=True)
     sandbox = wh.connect_readonly(default)
     try:
-        assert notebook.execute("SELECT count(*) FROM runs").fetchall() == [(0,)]
         notebook.execute("BEGIN TRANSACTION")  # a reader holding a transaction open must not block commits
+        assert notebook.execute("SELECT count(*) FROM runs").fetchall() == [(0,)]  # its snapshot is taken here
         run = subprocess.Popen(
             [sys.executable, "-m", "eval_assets.cli", "run", "--config", "nightly", "--date", "2026-01-02", "--quiet"],
             env=env,
@@ -82,7 +82,7 @@ def test_read_only_session_held_open_for_a_whole_run(data_dir: Path, tmp_path: P
             sandbox.sql("SELECT count(*) AS n FROM examples")
             polls += 1
             time.sleep(0.5)
-        output = run.stdout.read() if run.stdout else ""
+        output, _ = run.communicate()
         assert run.returncode == 0, output
         assert polls > 3
         # Inside the transaction held since before the run the snapshot is the old one; after it, the new night.
@@ -249,12 +249,63 @@ def test_the_readme_duckdb_cli_snippet_reads_the_lake(tmp_path: Path) -> None:
     with wh.connect(location) as conn:
         wh.ensure_schema(conn)
         wh.replace_partition(conn, day, "c", {"metrics": wh.frame("metrics", metric_rows(day, "c", "r1", 3))})
+    # The README's line, with the venv's own binaries and a temporary file.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    documented = (
+        ".venv/bin/eval-assets warehouse attach-sql > /tmp/warehouse.sql && .venv/bin/duckdb -init /tmp/warehouse.sql"
+    )
+    assert documented in readme
+    (tmp_path / "warehouse.sql").write_text(wh.attach_sql(location) + "\n", encoding="utf-8")
     duckdb_cli = Path(sys.executable).with_name("duckdb")
     result = subprocess.run(
-        [str(duckdb_cli), "-csv", "-cmd", wh.attach_sql(location), "-c", "SELECT count(*) AS n FROM metrics"],
+        [str(duckdb_cli), "-init", str(tmp_path / "warehouse.sql"), "-csv", "-c", "SELECT count(*) AS n FROM metrics"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["n", "3"]
+
+
+def table_counts(location: str) -> dict[str, list[tuple[str, int]]]:
+    """Rows per config of every partitioned table (run ids and timestamps differ between runs; counts may not)."""
+    with wh.connect(location, read_only=True) as conn:
+        return {
+            table: conn.execute(f"SELECT config_name, count(*) FROM {table} GROUP BY ALL ORDER BY ALL").fetchall()
+            for table in wh.PARTITIONED_TABLES
+        }
+
+
+@pytest.mark.slow
+def test_two_runs_of_different_configs_at_once_write_what_one_sequential_run_writes(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    env = cli_env(data_dir, tmp_path)
+    command = [sys.executable, "-m", "eval_assets.cli", "run", "--date", "2026-01-03", "--quiet"]
+    parallel, sequential = lake(tmp_path / "parallel"), lake(tmp_path / "sequential")
+    runs = [
+        subprocess.Popen(
+            [*command, "--config", config],
+            env={**env, "EVAL_ASSETS_WAREHOUSE": parallel, "DAGSTER_HOME": str(tmp_path / f"home-{config}")},
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for config in ("nightly", "candidate")
+    ]
+    for run in runs:
+        output, _ = run.communicate(timeout=900)
+        assert run.returncode == 0, output
+    one = subprocess.run(
+        [*command, "--config", "nightly", "--config", "candidate"],
+        env={**env, "EVAL_ASSETS_WAREHOUSE": sequential},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert one.returncode == 0, one.stdout + one.stderr
+    counts = table_counts(parallel)
+    assert counts == table_counts(sequential)
+    assert {config for config, _ in counts["responses"]} == {"nightly", "candidate"}
