@@ -47,10 +47,14 @@ def replace_partition(
         )
         written: dict[str, int] = {}
         stale = set().union(*(downstream_of(table) for table in tables)) - set(tables)
-        for table in sorted(stale):
+        # One query finds which tables hold the cell: on a lake each DELETE costs a catalog round trip
+        # (~0.15 s here) even when it deletes nothing, and a new night's downstream cells are empty.
+        holding = _tables_holding(conn, sorted(stale | set(tables)), cell)
+        for table in sorted(stale & holding):
             conn.execute(f"DELETE FROM {table} WHERE eval_date = ? AND config_name = ?", cell)
         for table, df in tables.items():
-            conn.execute(f"DELETE FROM {table} WHERE eval_date = ? AND config_name = ?", cell)
+            if table in holding:
+                conn.execute(f"DELETE FROM {table} WHERE eval_date = ? AND config_name = ?", cell)
             if table in views:
                 conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {views[table]}")
             written[table] = df.height
@@ -62,6 +66,14 @@ def replace_partition(
     finally:
         for view in views.values():
             conn.unregister(view)
+
+
+def _tables_holding(conn: duckdb.DuckDBPyConnection, names: list[str], cell: list[object]) -> set[str]:
+    """Which of these tables have rows in the cell (one query)."""
+    query = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name} WHERE eval_date = ? AND config_name = ?)" for name in names
+    )
+    return {row[0] for row in conn.execute(query, cell * len(names)).fetchall()}
 
 
 def _ensure_token(conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_name: str) -> None:
