@@ -6,7 +6,6 @@ import warnings
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from eval_assets.assets.dashboard import eval_dashboard
 from eval_assets.assets.examples import build_eval_examples
@@ -26,7 +25,7 @@ from eval_assets.automation import (
 from eval_assets.config import check_specs_needed
 from eval_assets.errors import InvalidInputError
 from eval_assets.project import config_names, declared_schedule, ignored_config_files, load_named_config
-from eval_assets.resources import EvalProject, LLMClient
+from eval_assets.resources import EvalProject, LLMClient, WarehouseResource
 from eval_assets.settings import Settings
 
 
@@ -97,7 +96,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 report_base_url=settings.report_base_url,
                 dagster_url=settings.dagster_url,
             ),
-            "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+            "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
             "llm": LLMClient(),
         },
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from eval_assets.lineage import git_sha
@@ -87,3 +91,31 @@ class LLMClient(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic o
         from eval_assets.llm.offline_setup import install_offline_simulator
 
         install_offline_simulator(plan, eval_date)
+
+
+class WarehouseResource(DuckDBResource):
+    """The warehouse: ``database`` is the warehouse setting (a DuckLake, or a DuckDB file's path).
+
+    A DuckDBResource, so the stages keep its interface; connections come from ``eval_assets.warehouse.connect``
+    (a lake needs its extensions loaded and the lake attached, which plain ``duckdb.connect`` cannot do).
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one stage's work, closed after; a plain file locked by a writer is waited for."""
+        from eval_assets import warehouse
+
+        delay = 0.1
+        for attempt in range(12):  # a plain DuckDB file allows one writing process: wait for it, as Dagster's does
+            try:
+                conn = warehouse.connect(self.database)
+                break
+            except duckdb.IOException:
+                if attempt == 11:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        try:
+            yield conn
+        finally:
+            conn.close()

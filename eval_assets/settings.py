@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval_assets.reporting.folder import Links, base_url
+from eval_assets.warehouse.location import WarehouseLocation, default_setting, parse_location
 
 ENV_DATA_DIR = "EVAL_ASSETS_DATA_DIR"
 ENV_WAREHOUSE = "EVAL_ASSETS_WAREHOUSE"
@@ -21,10 +22,14 @@ DEFAULT_SENSOR_INTERVAL_S = 30
 
 @dataclass(frozen=True)
 class Settings:
-    """Paths of the data directory, the DuckDB warehouse, the report folders and the Dagster instance."""
+    """Paths of the data directory, the warehouse, the report folders and the Dagster instance.
+
+    ``warehouse_path`` is where the warehouse lives (:class:`~eval_assets.warehouse.location.WarehouseLocation`;
+    a path given here is a plain DuckDB file). ``str()`` of it is the setting as written.
+    """
 
     data_dir: Path
-    warehouse_path: Path
+    warehouse_path: WarehouseLocation
     runs_dir: Path
     dagster_home: Path | None = None
     sensor_interval_s: int = DEFAULT_SENSOR_INTERVAL_S
@@ -33,10 +38,15 @@ class Settings:
     #: The Dagster UI, so alerts and reports can link the run (``<dagster_url>/runs/<run id>``).
     dagster_url: str | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.warehouse_path, WarehouseLocation):  # a path or a setting string
+            object.__setattr__(self, "warehouse_path", parse_location(self.warehouse_path, data_dir=self.data_dir))
+
     @classmethod
     def from_env(cls, *, data_dir: str | Path | None = None) -> Settings:
-        """``EVAL_ASSETS_DATA_DIR`` (default ``data``), ``EVAL_ASSETS_WAREHOUSE`` (default
-        ``<data dir>/warehouse.duckdb``), ``EVAL_ASSETS_RUNS_DIR`` (default ``<data dir>/runs``) and
+        """``EVAL_ASSETS_DATA_DIR`` (default ``data``), ``EVAL_ASSETS_WAREHOUSE`` (default: a DuckLake with the
+        catalog ``<data dir>/warehouse.sqlite`` and Parquet files in ``<data dir>/warehouse.files/``; the forms
+        are in :mod:`eval_assets.warehouse.location`), ``EVAL_ASSETS_RUNS_DIR`` (default ``<data dir>/runs``) and
         ``DAGSTER_HOME`` (default ``.dagster_home`` beside the data directory, so CLI runs land in the same
         instance ``dagster dev`` shows).
 
@@ -45,7 +55,7 @@ class Settings:
                 folder follow it unless their own variables are set.
         """
         data_dir = Path(data_dir or os.environ.get(ENV_DATA_DIR) or "data")
-        warehouse = Path(os.environ.get(ENV_WAREHOUSE) or data_dir / "warehouse.duckdb")
+        warehouse = parse_location(os.environ.get(ENV_WAREHOUSE) or default_setting(data_dir), data_dir=data_dir)
         runs_dir = Path(os.environ.get(ENV_RUNS_DIR) or data_dir / "runs")
         # Dagster wants an absolute DAGSTER_HOME.
         dagster_home = Path(os.environ.get(ENV_DAGSTER_HOME) or data_dir.absolute().parent / ".dagster_home")

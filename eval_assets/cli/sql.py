@@ -42,8 +42,8 @@ def add_parser(commands: Any) -> None:
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     """Run one read-only query in the sandbox (:func:`eval_assets.warehouse.connect_readonly`).
 
-    A refused or failed query exits 2 with the reason. A run writing the warehouse holds DuckDB's lock:
-    query between runs.
+    A refused or failed query exits 2 with the reason. On a lake (the default) it reads beside running
+    runs; a plain DuckDB file is locked while a run writes it.
     """
     import duckdb
 

@@ -1,13 +1,16 @@
 """The warehouse: the one owner of the schema, its migrations, typed rows, partition writes and every query.
 
 Nothing outside this package writes SQL (a test greps for it). It knows nothing of Dagster: it takes a
-DuckDB connection, or a path. Modules:
+DuckDB connection, or a location. Modules:
 
+- ``location``: where the warehouse lives (one setting: a DuckLake by default, or a plain DuckDB file);
+- ``connection``: connections with the lake attached, write transactions retried on conflicts;
 - ``schema``: tables, columns, views and what is derived from what;
 - ``migrations``: create a warehouse, upgrade an older one in place, refuse a newer one;
 - ``rows``: rows as typed frames (a misspelt or missing non-null field is an error, never a NULL);
 - ``cells``: replace and read one (date, config) cell of a table;
 - ``baselines``: which partition a partition is compared with;
+- ``copy``: moving an older DuckDB warehouse into the lake;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
@@ -22,7 +25,9 @@ from eval_assets.warehouse.cache import (
     store_cached_responses,
 )
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
-from eval_assets.warehouse.connection import connect, scalar, sql_frame
+from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
+from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
+from eval_assets.warehouse.location import WarehouseLocation, WarehouseSettingError, default_setting, parse_location
 from eval_assets.warehouse.migrations import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -71,30 +76,40 @@ __all__ = [
     "TABLES",
     "VIEWS",
     "Column",
+    "CopiedTable",
+    "CopyError",
     "DuckDBCacheStore",
     "OverallMetric",
     "QueryRefusedError",
     "ReadOnlySession",
     "RowError",
     "StoredGate",
+    "WarehouseLocation",
+    "WarehouseSettingError",
     "WarehouseVersionError",
+    "attach_sql",
     "cache_stats",
     "clear_cache",
     "connect",
     "connect_readonly",
+    "copy_warehouse",
     "count_partition",
+    "default_setting",
     "describe_tables",
     "downstream_of",
     "ensure_schema",
     "flipped_to_fail",
     "frame",
     "gate_run_id",
+    "in_transaction",
+    "is_write_conflict",
     "latest_evaluated_date",
     "latest_run_summaries",
     "lookup_cached_responses",
     "metric_history",
     "model_of",
     "overall_metrics",
+    "parse_location",
     "previous_run_date",
     "read_partition",
     "replace_partition",

@@ -11,10 +11,11 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from eval_assets.warehouse.connection import scalar, sql_frame
+from eval_assets.warehouse.connection import connect, in_transaction, scalar, sql_frame
+from eval_assets.warehouse.location import WarehouseLocation, parse_location
 from eval_assets.warehouse.migrations import ensure_schema
 from eval_assets.warehouse.rows import frame
-from eval_assets.warehouse.schema import STR, TABLES
+from eval_assets.warehouse.schema import STR
 
 
 def store_cached_responses(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -33,13 +34,22 @@ def store_cached_responses(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mappi
         .unique(subset=["request_hash"], keep="last", maintain_order=True)
         .drop("arrival")
     )
-    updates = ", ".join(f"{c.name} = excluded.{c.name}" for c in TABLES["response_cache"] if c.name != "request_hash")
     conn.register("incoming_cache", df)
-    try:
+
+    def store() -> None:
+        # No unique key (DuckLake has none): replace what this answer supersedes, keep what is newer. Two
+        # processes storing one request at once may both insert; readers take the newest row per request.
         conn.execute(
-            "INSERT INTO response_cache BY NAME SELECT * FROM incoming_cache ON CONFLICT (request_hash) "
-            f"DO UPDATE SET {updates} WHERE excluded.created_at >= response_cache.created_at"
+            "DELETE FROM response_cache WHERE EXISTS (SELECT 1 FROM incoming_cache i "
+            "WHERE i.request_hash = response_cache.request_hash AND i.created_at >= response_cache.created_at)"
         )
+        conn.execute(
+            "INSERT INTO response_cache BY NAME SELECT i.* FROM incoming_cache i WHERE NOT EXISTS "
+            "(SELECT 1 FROM response_cache c WHERE c.request_hash = i.request_hash AND c.created_at > i.created_at)"
+        )
+
+    try:
+        in_transaction(conn, store)
     finally:
         conn.unregister("incoming_cache")
 
@@ -51,37 +61,45 @@ def lookup_cached_responses(conn: duckdb.DuckDBPyConnection, request_hashes: Seq
     keys = pl.DataFrame({"request_hash": list(request_hashes)}, schema={"request_hash": STR})
     conn.register("wanted_hashes", keys)
     try:
-        return sql_frame(conn, "SELECT c.* FROM response_cache c JOIN wanted_hashes w USING (request_hash)")
+        return sql_frame(
+            conn,
+            "SELECT c.* FROM response_cache c JOIN wanted_hashes w USING (request_hash) "
+            "QUALIFY row_number() OVER (PARTITION BY c.request_hash ORDER BY c.created_at DESC) = 1",
+        )
     finally:
         conn.unregister("wanted_hashes")
 
 
 class DuckDBCacheStore:
-    """The response cache in a DuckDB warehouse file (implements ``eval_assets.llm.cache.CacheStore``).
+    """The response cache in the warehouse (implements ``eval_assets.llm.cache.CacheStore``).
 
-    Its answer journal lives beside the file (``warehouse.duckdb`` -> ``warehouse.journal/``). Connections
-    are opened per call and closed at once. ``store`` retries a locked file only briefly (``store_wait_s``):
+    Its answer journal lives beside the catalog or file (``warehouse.sqlite`` -> ``warehouse.journal/``).
+    Connections are opened per call and closed at once. A lake is never locked (write conflicts are retried
+    in the transaction). A plain DuckDB file is: ``store`` retries a locked file only briefly (``store_wait_s``):
     the rows are safe in the journal, so waiting minutes for the lock buys nothing. ``lookup`` waits
     longer (``lookup_wait_s``, as long as the Dagster DuckDB resource does): without it the stage cannot
     know what is paid for already. It reads read-only when another process holds the file read-only (an
     analyst's session).
 
     Args:
-        database: Path of the DuckDB file.
+        database: The warehouse setting (a lake, or the path of a DuckDB file).
         store_wait_s: About how long ``store`` retries a locked file before giving up.
         lookup_wait_s: About how long ``lookup`` retries a file locked by a writer before giving up.
     """
 
-    def __init__(self, database: str | Path, *, store_wait_s: float = 1.5, lookup_wait_s: float = 100.0) -> None:
-        self.database = Path(database)
+    def __init__(
+        self, database: str | Path | WarehouseLocation, *, store_wait_s: float = 1.5, lookup_wait_s: float = 100.0
+    ) -> None:
+        self.location = parse_location(database)
+        self.database = Path(self.location.target)
         self.store_wait_s = store_wait_s
         self.lookup_wait_s = lookup_wait_s
         self._schema_ensured = False
 
     @property
     def journal_dir(self) -> Path:
-        """``<warehouse dir>/<warehouse name>.journal``."""
-        return self.database.with_name(f"{self.database.stem}.journal")
+        """``<warehouse dir>/<warehouse name>.journal`` (a PostgreSQL catalog: ``<data dir>/warehouse.journal``)."""
+        return self.location.journal_dir
 
     def lookup(self, request_hashes: Sequence[str]) -> list[dict[str, Any]]:
         """Stored rows for these hashes (raises if the file stays locked by a writer for ``lookup_wait_s``)."""
@@ -107,6 +125,16 @@ class DuckDBCacheStore:
 
     def _connect(self, *, wait_s: float, read_only_too: bool) -> duckdb.DuckDBPyConnection:
         """A read-write connection (schema ensured), else, if allowed, a read-only one; retried until ``wait_s``."""
+        if self.location.is_lake:
+            conn = connect(self.location)
+            if not self._schema_ensured:
+                try:
+                    ensure_schema(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._schema_ensured = True
+            return conn
         delay, waited = 0.05, 0.0
         while True:
             try:
@@ -142,7 +170,9 @@ def cache_stats(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return sql_frame(
         conn,
         "SELECT model_id, count(*) AS answers, sum(cost_usd) AS cost_usd, count(cost_usd) AS priced, "
-        "min(created_at) AS oldest, max(created_at) AS newest FROM response_cache GROUP BY model_id ORDER BY model_id",
+        "min(created_at) AS oldest, max(created_at) AS newest FROM (SELECT * FROM response_cache "
+        "QUALIFY row_number() OVER (PARTITION BY request_hash ORDER BY created_at DESC) = 1) "
+        "GROUP BY model_id ORDER BY model_id",
     )
 
 
@@ -166,6 +196,6 @@ def clear_cache(
         conditions.append("created_at < ?")
         params.append(dt.datetime.combine(before, dt.time()))
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    found = scalar(conn, f"SELECT count(*) FROM response_cache{where}", params)
+    found = scalar(conn, f"SELECT count(DISTINCT request_hash) FROM response_cache{where}", params)
     conn.execute(f"DELETE FROM response_cache{where}", params)
     return int(found or 0)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from eval_assets.warehouse.connection import scalar
+from eval_assets.warehouse.connection import current_tables, in_transaction, scalar
 from eval_assets.warehouse.schema import TABLES, VIEWS
 
 
@@ -49,26 +49,44 @@ def _code_sha_and_total_latency(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE responses ADD COLUMN total_latency_ms DOUBLE")
 
 
+#: One row per (date, config) cell, rewritten by every write of the cell. DuckLake has no unique keys, but two
+#: transactions deleting the same row conflict at commit: so two writers of one cell never both commit (the
+#: loser is retried and then replaces the winner's rows), even for a cell new to both. Not a documented table.
+PARTITION_WRITES_DDL = (
+    "CREATE TABLE IF NOT EXISTS partition_writes "
+    "(eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, writes BIGINT NOT NULL, written_at TIMESTAMP)"
+)
+
+
+def _partition_writes(conn: duckdb.DuckDBPyConnection) -> None:
+    """The per-cell write token that serializes concurrent writers of one cell."""
+    conn.execute(PARTITION_WRITES_DDL)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
+    Migration(3, "partition_writes: one writer per cell at a time, on DuckLake too", _partition_writes),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
 def table_ddl(name: str) -> str:
-    """CREATE TABLE statement for one table of the current schema."""
+    """CREATE TABLE statement for one table of the current schema.
+
+    No keys: DuckLake has no PRIMARY KEY, UNIQUE or indexes, so no query relies on them (the response cache
+    keeps the newest answer per request itself). Warehouses created before schema 3 keep their key.
+    """
     cols = ",\n  ".join(f"{col.name} {col.sql_type}{'' if col.nullable else ' NOT NULL'}" for col in TABLES[name])
-    key = ",\n  PRIMARY KEY (request_hash)" if name == "response_cache" else ""
-    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}{key}\n)"
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n)"
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int | None:
     """The warehouse's schema version; None when it holds no eval_assets schema yet."""
-    if not _tables(conn) & {"schema_version", *TABLES}:
+    if not current_tables(conn) & {"schema_version", *TABLES}:
         return None
-    if "schema_version" not in _tables(conn):
+    if "schema_version" not in current_tables(conn):
         return 1  # tables without a version table: the first release, before it recorded one
     found = scalar(conn, "SELECT max(version) FROM schema_version")
     return int(found) if found is not None else 1
@@ -77,42 +95,46 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int | None:
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the schema, or upgrade an older one in place; views are (re)created either way.
 
+    Several processes may race to create or upgrade a lake: the losers' commits conflict and are retried,
+    and then find the work done.
+
     Raises:
         WarehouseVersionError: the warehouse was written by a newer eval_assets (it is left untouched).
     """
+    if _current(conn):
+        return
+    in_transaction(conn, lambda: _upgrade(conn))
+
+
+def _current(conn: duckdb.DuckDBPyConnection) -> bool:
     current = schema_version(conn)
     if current is not None and current > SCHEMA_VERSION:
         raise WarehouseVersionError(
             f"the warehouse has schema version {current}, written by a newer eval_assets; this one knows versions "
             f"up to {SCHEMA_VERSION}. Upgrade eval_assets (the warehouse was not changed)."
         )
-    if current == SCHEMA_VERSION and set(TABLES) | set(VIEWS) <= _tables(conn):
+    return current == SCHEMA_VERSION and set(TABLES) | set(VIEWS) | {"partition_writes"} <= current_tables(conn)
+
+
+def _upgrade(conn: duckdb.DuckDBPyConnection) -> None:
+    if _current(conn):  # another process did it while this one waited
         return
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
-        if current is None:
-            pending = MIGRATIONS[-1:]  # a new warehouse: the current schema at once, recorded as its version
-            for name in TABLES:
-                conn.execute(table_ddl(name))
-        else:
-            if not scalar(conn, "SELECT count(*) FROM schema_version"):
-                conn.execute("INSERT INTO schema_version VALUES (1, now())")
-            pending = tuple(m for m in MIGRATIONS if m.version > current)
-            for migration in pending:
-                migration.apply(conn)
-            for name in TABLES:  # tables a migration dropped by mistake would otherwise go unnoticed here
-                conn.execute(table_ddl(name))
+    current = schema_version(conn)
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
+    if current is None:
+        pending = MIGRATIONS[-1:]  # a new warehouse: the current schema at once, recorded as its version
+        for name in TABLES:
+            conn.execute(table_ddl(name))
+        conn.execute(PARTITION_WRITES_DDL)
+    else:
+        if not scalar(conn, "SELECT count(*) FROM schema_version"):
+            conn.execute("INSERT INTO schema_version VALUES (1, now())")
+        pending = tuple(m for m in MIGRATIONS if m.version > current)
         for migration in pending:
-            conn.execute("INSERT INTO schema_version VALUES (?, now())", [migration.version])
-        for name, query in VIEWS.items():
-            conn.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def _tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = conn.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    return {row[0] for row in rows}
+            migration.apply(conn)
+        for name in TABLES:  # tables a migration dropped by mistake would otherwise go unnoticed here
+            conn.execute(table_ddl(name))
+    for migration in pending:
+        conn.execute("INSERT INTO schema_version VALUES (?, now())", [migration.version])
+    for name, query in VIEWS.items():
+        conn.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")

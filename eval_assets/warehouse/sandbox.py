@@ -13,7 +13,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from eval_assets.warehouse.connection import scalar
+from eval_assets.warehouse.connection import attach_options, load_extensions, quoted, scalar
+from eval_assets.warehouse.location import WarehouseLocation, parse_location
 from eval_assets.warehouse.schema import TABLES, VIEWS
 
 #: What a query may name: the documented tables and views (README "Tables and views"), nothing else.
@@ -87,7 +88,7 @@ class ReadOnlySession:
         if not statements:
             raise QueryRefusedError("the query is empty")
         for number, statement in enumerate(statements, 1):
-            if statement.type != duckdb.StatementType.SELECT:
+            if statement.type.name != "SELECT":
                 which = f"statement {number} of {len(statements)}" if len(statements) > 1 else "the query"
                 kind = _STATEMENT_KEYWORDS.get(statement.type.name, statement.type.name)
                 raise QueryRefusedError(f"refused: {which} is a statement of type {kind}; {_ONLY_SELECT}")
@@ -165,7 +166,7 @@ def _function_names(node: object) -> Iterator[str]:
 
 
 def connect_readonly(
-    path: str | Path,
+    path: str | Path | WarehouseLocation | None = None,
     *,
     timeout_s: float = 30.0,
     memory_limit: str = "1GB",
@@ -174,19 +175,22 @@ def connect_readonly(
 ) -> ReadOnlySession:
     """A read-only session on the warehouse that is safe to hand to a dashboard user or a notebook.
 
-    The session is an in-memory DuckDB database in which the warehouse file is attached ``READ_ONLY``
-    under a random name, and the documented tables and views (:data:`QUERYABLE`) are views onto it.
-    Then the configuration is locked: no file access (no ``COPY``/``EXPORT``, ``read_*``, ``glob``,
-    ``ATTACH``, spilling to disk), no extension install, autoload or community extensions, no persistent
+    The session is an in-memory DuckDB database in which the warehouse (a lake, or a DuckDB file) is
+    attached ``READ_ONLY`` under a random name, and the documented tables and views (:data:`QUERYABLE`) are
+    views onto it. A lake reads the snapshot current at each query, so the session sees nights committed
+    after it opened, and never holds up a run. Then the configuration is locked: no file access beyond the
+    lake's own data files (no ``COPY``/``EXPORT``, ``glob``, ``ATTACH``, spilling to disk), no extension
+    install, autoload or community extensions, no persistent
     secrets, the memory limit and thread cap fixed. :meth:`ReadOnlySession.sql` also refuses anything but
     one SELECT statement and applies the timeout and row cap. Example::
 
         from eval_assets.warehouse import connect_readonly
-        with connect_readonly("data/warehouse.duckdb") as session:
+        with connect_readonly() as session:  # the configured warehouse
             frame = session.sql("SELECT * FROM pass_rates WHERE tag = '(all)'")
 
     Args:
-        path: The warehouse file.
+        path: The warehouse setting (see :mod:`eval_assets.warehouse.location`) or a DuckDB file's path;
+            None: the configured one (``EVAL_ASSETS_WAREHOUSE``, else the default lake under ``data/``).
         timeout_s: Statement timeout in seconds.
         memory_limit: DuckDB memory limit, e.g. ``"1GB"``.
         threads: DuckDB worker threads (at most the machine's cores).
@@ -211,8 +215,18 @@ def connect_readonly(
         },
     )
     try:
-        quoted = str(path).replace("'", "''")
-        conn.execute(f"ATTACH '{quoted}' AS {alias} (READ_ONLY)")
+        if path is None:
+            from eval_assets.settings import Settings  # the settings know where the data directory is
+
+            path = Settings.from_env().warehouse_path
+        where = parse_location(path)
+        if where.is_lake:
+            load_extensions(conn, where)
+            conn.execute(f"ATTACH '{quoted(where.attach_url())}' AS {alias}{attach_options(where, read_only=True)}")
+            if where.data_path:  # the lake's Parquet files are the one place queries may read
+                conn.execute("SET allowed_directories = [?]", [where.data_path])
+        else:
+            conn.execute(f"ATTACH '{quoted(where.target)}' AS {alias} (READ_ONLY)")
         present = {
             row[0]
             for row in conn.execute(

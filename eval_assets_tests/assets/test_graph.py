@@ -167,7 +167,9 @@ def test_data_dir_option_moves_the_warehouse_and_reports_too(
     limit_datasets(data_dir, "nightly", 3)
     code = main(["--data-dir", str(data_dir), "run", "--config", "nightly", "--date", "2026-11-06", "--quiet"])
     assert code in (0, 1)  # three examples are too few for the bundled gates to mean anything
-    assert (data_dir / "warehouse.duckdb").exists() and (data_dir / "runs" / "2026-11-06" / "nightly").is_dir()
+    # The default warehouse is a DuckLake under the data directory: its SQLite catalog and its Parquet files.
+    assert (data_dir / "warehouse.sqlite").exists() and (data_dir / "warehouse.files").is_dir()
+    assert (data_dir / "runs" / "2026-11-06" / "nightly").is_dir()
     assert not (elsewhere / "data").exists()
 
 
