@@ -10,6 +10,7 @@ DuckDB connection, or a path. Modules:
 - ``baselines``: which partition a partition is compared with;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
+- ``review``: review tasks and people's decisions (append-only);
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
 """
 
@@ -46,6 +47,17 @@ from eval_assets.warehouse.reads import (
     spent_in_run,
     stored_gates,
 )
+from eval_assets.warehouse.review import (
+    NewDecision,
+    decisions,
+    human_verdicts,
+    open_for_decisions,
+    record_decision,
+    review_queue,
+    settled_keys,
+    task_by_id,
+    task_id,
+)
 from eval_assets.warehouse.rows import RowError, frame
 from eval_assets.warehouse.sandbox import QUERYABLE, QueryRefusedError, ReadOnlySession, connect_readonly
 from eval_assets.warehouse.schema import (
@@ -72,6 +84,7 @@ __all__ = [
     "VIEWS",
     "Column",
     "DuckDBCacheStore",
+    "NewDecision",
     "OverallMetric",
     "QueryRefusedError",
     "ReadOnlySession",
@@ -83,29 +96,37 @@ __all__ = [
     "connect",
     "connect_readonly",
     "count_partition",
+    "decisions",
     "describe_tables",
     "downstream_of",
     "ensure_schema",
     "flipped_to_fail",
     "frame",
     "gate_run_id",
+    "human_verdicts",
     "latest_evaluated_date",
     "latest_run_summaries",
     "lookup_cached_responses",
     "metric_history",
     "model_of",
+    "open_for_decisions",
     "overall_metrics",
     "previous_run_date",
     "read_partition",
+    "record_decision",
     "replace_partition",
     "resolve_baseline",
+    "review_queue",
     "scalar",
     "schema_version",
     "scored_examples",
     "scores_with_outputs",
+    "settled_keys",
     "spent_in_run",
     "sql_frame",
     "store_cached_responses",
     "stored_gates",
     "table_ddl",
+    "task_by_id",
+    "task_id",
 ]

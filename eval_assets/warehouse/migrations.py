@@ -49,9 +49,29 @@ def _code_sha_and_total_latency(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE responses ADD COLUMN total_latency_ms DOUBLE")
 
 
+def _review_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """The nightly review queue and people's decisions (issue 10); no keys or UNIQUE: DuckLake has none."""
+    conn.execute(
+        "CREATE TABLE review_tasks (eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
+        "git_sha VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, task_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, "
+        "dataset_hash VARCHAR NOT NULL, example_id VARCHAR NOT NULL, scorer VARCHAR NOT NULL, "
+        "output_hash VARCHAR NOT NULL, reason VARCHAR NOT NULL, reasons VARCHAR[] NOT NULL, priority INTEGER NOT NULL, "
+        "rank INTEGER NOT NULL, detail VARCHAR NOT NULL, score DOUBLE, passed BOOLEAN, code_sha VARCHAR)"
+    )
+    conn.execute(
+        "CREATE TABLE review_decisions (decision_id VARCHAR NOT NULL, task_id VARCHAR NOT NULL, "
+        "eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, dataset VARCHAR NOT NULL, example_id VARCHAR NOT NULL, "
+        "scorer VARCHAR NOT NULL, output_hash VARCHAR NOT NULL, decision VARCHAR NOT NULL, score DOUBLE, "
+        "raw_score DOUBLE, proposed_reference VARCHAR, note VARCHAR NOT NULL, reviewer VARCHAR NOT NULL, "
+        "decided_at TIMESTAMP NOT NULL, evaluator_score DOUBLE, previous_decision_id VARCHAR, "
+        "previous_decision VARCHAR, previous_score DOUBLE)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
+    Migration(3, "review_tasks and review_decisions", _review_tables),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version
