@@ -56,8 +56,8 @@ class ReviewPolicy(StrictModel):
     seed: Seed = Field(default=0, description="Seed of the calibration draw (each night draws anew from it).")
     judge_vs_deterministic: list[ScorerPair] = Field(
         default_factory=list,
-        description="Scorer pairs whose disagreement makes a task (default: every deterministic scorer with "
-        "every judge, on the examples both scored).",
+        description="Scorer pairs whose disagreement makes a task (default: every deterministic scorer that "
+        "needs a reference with every judge whose rubric requires one, on the examples both scored).",
     )
 
     @field_validator("reasons")

@@ -5,7 +5,8 @@ Four reasons, each a small function over the night's scores:
 - ``regression_flip``: an example that passed in the baseline and fails now, on a scorer whose regression
   check failed (every flip of that scorer: on a regressed night the reviewer needs all of them);
 - ``judge_conflict``: a panel of judges on different sides of the pass line, or spread above the margin;
-- ``judge_vs_deterministic``: a deterministic scorer and a judge that pass and fail the same example;
+- ``judge_vs_deterministic``: a deterministic scorer and a judge that pass and fail the same example (by
+  default the pairs that both compare the answer with the reference);
 - ``calibration_sample``: a seeded random share of the judge verdicts, so agreement with people is measured
   on typical cases too, not only on the hard ones.
 
@@ -70,6 +71,9 @@ class ScorerRule:
     is_judge: bool
     pass_score: float
     margin: float = 0.5  # the judges' disagreement_margin (judges only)
+    #: Whether it compares the answer with the reference (a judge: its rubric requires one). Only such a judge
+    #: and such a deterministic scorer are expected to agree: a tone judge need not agree with ``contains``.
+    compares_reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ def _judge_vs_deterministic(
 def _pairs(policy: ReviewPolicy, rules: Iterable[ScorerRule]) -> list[tuple[str, str]]:
     if policy.judge_vs_deterministic:
         return [(pair.deterministic, pair.judge) for pair in policy.judge_vs_deterministic]
-    listed = sorted(rules, key=lambda rule: rule.name)
+    listed = sorted((rule for rule in rules if rule.compares_reference), key=lambda rule: rule.name)
     return [(p.name, j.name) for p in listed if not p.is_judge for j in listed if j.is_judge]
 
 

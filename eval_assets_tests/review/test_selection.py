@@ -22,8 +22,8 @@ from eval_assets.review.selection import (
 
 NIGHT = dt.date(2026, 11, 20)
 RULES = {
-    "contains": ScorerRule("contains", is_judge=False, pass_score=0.5),
-    "faithfulness": ScorerRule("faithfulness", is_judge=True, pass_score=0.75, margin=0.5),
+    "contains": ScorerRule("contains", is_judge=False, pass_score=0.5, compares_reference=True),
+    "faithfulness": ScorerRule("faithfulness", is_judge=True, pass_score=0.75, margin=0.5, compares_reference=True),
 }
 
 
@@ -91,18 +91,20 @@ def test_a_judge_failing_what_a_deterministic_scorer_passes_is_a_task_on_the_jud
     assert tasks[0].detail == "contains passes, faithfulness fails (0.25 against pass_score 0.75)"
 
 
-def test_configured_pairs_limit_which_scorers_are_compared() -> None:
+def test_by_default_only_scorers_that_both_use_the_reference_are_compared() -> None:
+    # tone is about politeness (its rubric needs no reference): its verdict need not match contains.
     rules = {**RULES, "tone": ScorerRule("tone", is_judge=True, pass_score=0.5)}
     scores = [scored("a", "contains", 1.0), ScoredExample("faq", "a", "tone", 0.0, False, output_hash("answer a"))]
     every = NightInputs(NIGHT, "n", scores, rules)
-    assert len(select_tasks(every, ReviewPolicy(reasons=["judge_vs_deterministic"]))) == 1
+    assert select_tasks(every, ReviewPolicy(reasons=["judge_vs_deterministic"])) == []
+    # Configured pairs replace the default: whoever configures them says these two should agree.
     paired = ReviewPolicy.model_validate(
         {
             "reasons": ["judge_vs_deterministic"],
-            "judge_vs_deterministic": [{"deterministic": "contains", "judge": "faithfulness"}],
+            "judge_vs_deterministic": [{"deterministic": "contains", "judge": "tone"}],
         }
     )
-    assert select_tasks(every, paired) == []  # tone is about politeness: its verdict need not match contains
+    assert [t.scorer for t in select_tasks(every, paired)] == ["tone"]
 
 
 def judge_night(n: int, eval_date: dt.date = NIGHT) -> NightInputs:
