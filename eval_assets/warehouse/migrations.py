@@ -50,7 +50,12 @@ def _code_sha_and_total_latency(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _review_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """The nightly review queue and people's decisions (issue 10); no keys or UNIQUE: DuckLake has none."""
+    """The nightly review queue and people's decisions (issue 10); no keys or UNIQUE: DuckLake has none.
+
+    Scores gain where a person's verdict replaced the evaluator's.
+    """
+    conn.execute("ALTER TABLE scores ADD COLUMN human_labelled BOOLEAN")
+    conn.execute("ALTER TABLE scores ADD COLUMN evaluator_score DOUBLE")
     conn.execute(
         "CREATE TABLE review_tasks (eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
         "git_sha VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, task_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, "
@@ -71,7 +76,7 @@ def _review_tables(conn: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
-    Migration(3, "review_tasks and review_decisions", _review_tables),
+    Migration(3, "review_tasks and review_decisions; scores.human_labelled, evaluator_score", _review_tables),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version

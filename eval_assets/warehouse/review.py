@@ -180,8 +180,13 @@ def decisions(conn: duckdb.DuckDBPyConnection, *, config_name: str | None = None
     return sql_frame(conn, f"SELECT * FROM review_decisions {where} ORDER BY decided_at, decision_id", params)
 
 
-def human_verdicts(conn: duckdb.DuckDBPyConnection, keys: Sequence[DecisionKey]) -> dict[DecisionKey, float]:
-    """The latest person's score (agree or override) for each of these keys that has one."""
+def human_verdicts(
+    conn: duckdb.DuckDBPyConnection, keys: Sequence[DecisionKey]
+) -> dict[DecisionKey, tuple[float, str]]:
+    """The latest settling decision's score and reviewer for each of these keys whose decision has a score.
+
+    A key whose latest decision has no score (ambiguous, remove, reference_wrong) has no human verdict.
+    """
     if not keys:
         return {}
     wanted = pl.DataFrame(
@@ -190,14 +195,14 @@ def human_verdicts(conn: duckdb.DuckDBPyConnection, keys: Sequence[DecisionKey])
     conn.register("wanted_verdicts", wanted)
     try:
         rows = conn.execute(
-            "SELECT d.dataset, d.example_id, d.output_hash, d.scorer, d.score FROM review_decisions d "
+            "SELECT d.dataset, d.example_id, d.output_hash, d.scorer, d.score, d.reviewer FROM review_decisions d "
             "JOIN wanted_verdicts USING (dataset, example_id, output_hash, scorer) WHERE d.decision <> 'skip' "
             "QUALIFY row_number() OVER (PARTITION BY d.dataset, d.example_id, d.output_hash, d.scorer "
             "ORDER BY d.decided_at DESC, d.decision_id DESC) = 1"
         ).fetchall()
     finally:
         conn.unregister("wanted_verdicts")
-    return {(d, e, o, s): float(score) for d, e, o, s, score in rows if score is not None}
+    return {(d, e, o, s): (float(score), str(who)) for d, e, o, s, score, who in rows if score is not None}
 
 
 @contextmanager

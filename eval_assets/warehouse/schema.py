@@ -271,6 +271,18 @@ TABLES["responses"] = (
     ),
 )
 
+# Columns added to scores by schema version 3 (issue 10): a person's verdict used in place of the evaluator's.
+TABLES["scores"] = (
+    *TABLES["scores"],
+    _c(
+        "human_labelled",
+        "BOOLEAN",
+        BOOL,
+        "score and passed are a person's verdict (a decided review task on the same output), not the evaluator's",
+    ),
+    _c("evaluator_score", "DOUBLE", FLOAT, "the evaluator's own score, when a person's verdict replaced it"),
+)
+
 # Tables added by schema version 3 (issue 10): the nightly review queue, and the decisions people make.
 # Decisions are append-only: a changed mind is a new row naming the one it replaces, so none is ever lost.
 # No PRIMARY KEY or UNIQUE constraint (DuckLake has none): the writers keep ids unique.

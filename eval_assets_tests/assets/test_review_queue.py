@@ -165,3 +165,34 @@ def test_people_decide_in_the_terminal_and_an_unchanged_output_gets_no_new_task(
     }
     assert judged & decided  # some answers are the same as the night before: the rule has work to do
     assert set(tasks) == judged - decided  # every verdict is sampled (rate 1.0), except the decided ones
+
+    # Human verdicts count: the unchanged, decided examples are scored by the person, and the report says so.
+    people = {
+        (d, e, o, s): score
+        for d, e, o, s, score in query(
+            warehouse,
+            "SELECT dataset, example_id, output_hash, scorer, score FROM review_decisions "
+            "QUALIFY row_number() OVER (PARTITION BY dataset, example_id, output_hash, scorer "
+            "ORDER BY decided_at DESC) = 1",
+        )
+    }
+    labelled = query(
+        warehouse,
+        "SELECT s.dataset, s.example_id, s.scorer, r.output_text, s.score, s.evaluator_score FROM scores s "
+        "JOIN responses r USING (eval_date, config_name, dataset, example_id) "
+        "WHERE s.eval_date = '2026-11-06' AND s.human_labelled",
+    )
+    assert {(d, e, output_hash(str(o)), s) for d, e, s, o, _, _ in labelled} == judged & decided
+    for d, e, s, o, score, evaluator in labelled:
+        assert score == people[(d, e, output_hash(str(o)), s)] and evaluator is not None  # the evaluator's is kept
+    counted = dict(
+        query(
+            warehouse,
+            "SELECT metric, value FROM metrics WHERE eval_date = '2026-11-06' AND tag IS NULL "
+            "AND metric LIKE '%.human_labelled'",
+        )
+    )
+    per_scorer = {s: sum(1 for _, _, t, _, _, _ in labelled if t == s) for s in {t for _, _, t, _, _, _ in labelled}}
+    assert {m.removesuffix(".human_labelled"): int(v) for m, v in counted.items() if v} == per_scorer  # type: ignore[call-overload]
+    report = (eval_env / "runs" / "2026-11-06" / "nightly" / "report.md").read_text()
+    assert "human-labelled)" in report

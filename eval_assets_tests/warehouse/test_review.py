@@ -89,7 +89,9 @@ def test_a_changed_decision_keeps_its_history_with_who_when_and_the_previous_val
     assert history.get_column("decided_at").null_count() == 0
     queue = wh.review_queue(conn)
     assert queue.select("status", "decision", "human_score", "reviewer").row(0) == ("decided", "override", 1.0, "bo")
-    assert wh.human_verdicts(conn, [("faq", "a", "o1", "faithfulness")]) == {("faq", "a", "o1", "faithfulness"): 1.0}
+    assert wh.human_verdicts(conn, [("faq", "a", "o1", "faithfulness")]) == {
+        ("faq", "a", "o1", "faithfulness"): (1.0, "bo")
+    }
 
 
 def test_a_skip_is_kept_but_settles_nothing(conn: duckdb.DuckDBPyConnection) -> None:
