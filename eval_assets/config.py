@@ -28,6 +28,7 @@ from eval_assets.config_base import ModelSpec as ModelSpec  # re-exported: the l
 from eval_assets.config_base import StrictModel as _Strict
 from eval_assets.config_checks import check_dataset_path
 from eval_assets.errors import InputProblem, InvalidInputError
+from eval_assets.review.policy import ReviewPolicy, review_problems
 from eval_assets.scoring import catalogue
 from eval_assets.scoring.registry import (
     COMMON_FIELDS,
@@ -251,6 +252,7 @@ class EvalConfig(_Strict):
         default_factory=list, description="Where failed gates are sent (always also logged)."
     )
     owners: list[Label] = Field(default_factory=list, max_length=100, description="Who to tell when a gate fails.")
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy, description="Which examples need a person each night.")
 
     def all_models(self) -> list[ModelSpec]:
         """The model under test and every judge."""
@@ -276,7 +278,10 @@ class LoadedConfig(BaseModel):
 
 def config_hash(config: EvalConfig) -> str:
     """Hash of the config's meaning: comments and key order do not change it."""
-    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    dumped = config.model_dump(mode="json")
+    if config.review == ReviewPolicy():
+        del dumped["review"]  # added in schema 3: a config without a review block keeps the hash it had
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -449,6 +454,9 @@ def _internal_consistency(config: EvalConfig, path: Path, lines: dict[FieldPath,
     for position, scorer in enumerate(config.regression.scorers):
         if scorer not in seen_scorers:
             add(("regression", "scorers", position), f"unknown scorer {scorer!r}; scorers: {sorted(seen_scorers)}")
+    judged = {spec.key for spec in config.scorers if judge_options(spec) is not None}
+    for where, message in review_problems(config.review, deterministic=set(seen_scorers) - judged, judges=judged):
+        add(("review", *where), message)
     metrics = produced_metrics(config)
     seen_checks: dict[str, int] = {}
     for index, threshold in enumerate(config.thresholds):

@@ -13,6 +13,7 @@ from eval_assets.assets.metrics import build_run_metrics
 from eval_assets.assets.partitions import eval_partitions
 from eval_assets.assets.report import build_eval_report
 from eval_assets.assets.responses import build_model_responses
+from eval_assets.assets.review import build_review_queue
 from eval_assets.assets.scores import build_example_scores
 from eval_assets.automation import (
     build_check_alert_sensor,
@@ -76,6 +77,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         build_example_scores(partitions),
         build_run_metrics(partitions),
         build_eval_report(partitions, threshold_checks(settings.data_dir, names)),
+        build_review_queue(partitions),
         eval_dashboard,
     ]
     job = build_eval_job()

@@ -27,7 +27,10 @@ def defs(data_dir: Path, tmp_path: Path) -> dg.Definitions:
 def test_assets_form_the_documented_chain(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {*ASSETS, "eval_dashboard"}
+    assert keys == {*ASSETS, "eval_dashboard", "review_queue"}
+    # The queue hangs off the metrics, not the report: a regressed night's blocking gate stops the report's
+    # downstream, and that is the night whose flips people must see.
+    assert graph.get(dg.AssetKey("review_queue")).parent_keys == {dg.AssetKey("run_metrics")}
     assert graph.get(dg.AssetKey("eval_dashboard")).parent_keys == {dg.AssetKey("eval_report")}
     assert graph.get(dg.AssetKey("eval_dashboard")).partitions_def is None
     for upstream, downstream in itertools.pairwise(ASSETS):

@@ -24,6 +24,7 @@ from eval_assets.datasets import Example
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject, LLMClient, ReplayOptions
+from eval_assets.review.verdicts import apply_human_verdicts, verdict_keys
 from eval_assets.scoring.apply import (
     NOT_SCORED,
     JudgeAnswer,
@@ -194,6 +195,12 @@ def example_scores(
     outcomes = stage.outcomes
     by_key: dict[JudgeKey, CallOutcome] = {outcome.call.key: outcome for outcome in outcomes}  # type: ignore[misc]
     scores, verdicts = score_rows(plan, responses, by_key, inputs.keys)
+    # A person's verdict on an unchanged output counts instead of the evaluator's (issue 10, item 4).
+    outputs = {(r["dataset"], r["example_id"]): r["output_text"] for r in responses.iter_rows(named=True)}
+    with open_warehouse(warehouse) as conn:
+        people = wh.human_verdicts(conn, verdict_keys(scores, outputs))
+    pass_scores = {spec.key: spec.pass_score for spec in eval_config.scorers}
+    scores = apply_human_verdicts(scores, outputs, people, pass_scores=pass_scores)
     with open_warehouse(warehouse) as conn:
         written = wh.replace_partition(
             conn,
@@ -211,6 +218,7 @@ def example_scores(
             "scores": dg.MetadataValue.int(written["scores"]),
             "judge_verdicts": dg.MetadataValue.int(written["judge_verdicts"]),
             "unscored": dg.MetadataValue.int(len(scores) - len(scored)),
+            "human_labelled": dg.MetadataValue.int(sum(row["human_labelled"] for row in scores)),
             "judge_errors": dg.MetadataValue.int(sum(row["error"] is not None for row in verdicts)),
             "judge_cost_usd": float_metadata(sum(row["cost_usd"] or 0.0 for row in verdicts)),
         },

@@ -35,6 +35,12 @@ def metric_lines(
     ``cost`` (what is known of the run's prices) qualifies the overall ``cost_usd`` row.
     """
     gates: dict[tuple[str, str | None], GateOutcome] = {(o.threshold.metric, o.threshold.tag): o for o in outcomes}
+    # "<scorer>.human_labelled" is not a row of its own: it qualifies the scorer's pass rate and mean.
+    people = {
+        (row["metric"].rpartition(".")[0], row["tag"]): int(row["value"] or 0)
+        for row in metrics.iter_rows(named=True)
+        if row["metric"].endswith(".human_labelled")
+    }
     overall: list[MetricLine] = []
     by_tag: list[MetricLine] = []
     for row in metrics.sort(["tag", "metric"], nulls_last=False).iter_rows(named=True):
@@ -52,6 +58,9 @@ def metric_lines(
             gate_failed=bool(gate and not gate.passed),
             gate_severity=gate.threshold.severity if gate else None,
             cost=cost if row["metric"] == "cost_usd" and row["tag"] is None else None,
+            human_labelled=people.get((str(row["metric"]).rpartition(".")[0], row["tag"]), 0)
+            if str(row["metric"]).endswith((".pass_rate", ".mean"))
+            else 0,
         )
         if row["tag"] is None:
             overall.append(line)

@@ -257,7 +257,8 @@ def _metric_row(line: MetricLine, *, with_tag: bool, gated: bool) -> str:
 
 
 def _current(line: MetricLine) -> str:
-    return format_cost(line.cost) if line.cost is not None else format_value(line.metric, line.current)
+    current = format_cost(line.cost) if line.cost is not None else format_value(line.metric, line.current)
+    return f"{current} ({line.human_labelled:,} human-labelled)" if line.human_labelled else current
 
 
 def _metrics_section(section_id: str, title: str, lines: Sequence[MetricLine], *, with_tag: bool) -> str:

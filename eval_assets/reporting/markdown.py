@@ -192,6 +192,8 @@ def _metric_cells(line: MetricLine) -> list[str]:
     if line.gate_failed:
         flag = "⚠️ " if line.gate_severity == "warn" else f"{FAIL_MARK} "
     current = format_cost(line.cost) if line.cost is not None else format_value(line.metric, line.current)
+    if line.human_labelled:
+        current += f" ({line.human_labelled:,} human-labelled)"
     return [
         flag + md_text(line.metric),
         escape_inline(format_value(line.metric, line.previous)),

@@ -77,6 +77,7 @@ class MetricLine:
     gate_failed: bool = False
     gate_severity: str | None = None  # "error" | "warn" when a gate exists
     cost: Cost | None = None  # on the cost_usd row: whether the amount is known, partial or unknown
+    human_labelled: int = 0  # examples behind the value whose verdict is a person's, not the evaluator's
 
     @property
     def delta(self) -> float | None:

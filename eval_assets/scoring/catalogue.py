@@ -68,6 +68,17 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "mean", True, "mean", "normalized score in [0, 1]", True, "mean normalized score in [0, 1]", "every_scorer"
     ),
     MetricSpec(
+        "human_labelled",
+        True,
+        "count",
+        "examples",
+        True,
+        "scored examples whose verdict is a person's (a decided review task on the same output), not the evaluator's",
+        "every_scorer",
+        gateable=False,
+        in_table=False,  # shown beside the scorer's pass rate and mean instead
+    ),
+    MetricSpec(
         "judge_agreement",
         True,
         "rate",
@@ -178,9 +189,9 @@ def run_metric_names(*, gateable_only: bool = True) -> list[str]:
     return [s.name for s in CATALOGUE if s.produced == "every_run" and (s.gateable or not gateable_only)]
 
 
-def scorer_metric_suffixes() -> list[str]:
-    """Suffixes of the metrics every scorer produces, as ``<scorer name>.<suffix>``."""
-    return [s.name for s in CATALOGUE if s.produced == "every_scorer"]
+def scorer_metric_suffixes(*, gateable_only: bool = True) -> list[str]:
+    """Suffixes of the metrics every scorer produces, as ``<scorer name>.<suffix>`` (by default gateable ones)."""
+    return [s.name for s in CATALOGUE if s.produced == "every_scorer" and (s.gateable or not gateable_only)]
 
 
 def several_judges_suffixes() -> list[str]:

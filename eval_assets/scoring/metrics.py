@@ -45,7 +45,7 @@ def _mean(series: pl.Series) -> float | None:
 
 
 def scorer_metrics(scores: pl.DataFrame) -> list[MetricValue]:
-    """``<scorer>.pass_rate`` and ``<scorer>.mean``, overall and per tag.
+    """``<scorer>.pass_rate``, ``<scorer>.mean`` and ``<scorer>.human_labelled``, overall and per tag.
 
     Rows whose score is null (the model call failed, or every judge failed) are not counted: an
     infrastructure failure is not a quality failure and has its own metrics.
@@ -72,6 +72,9 @@ def _scorer_values(scorer: str, tag: str | None, rows: pl.DataFrame) -> list[Met
         MetricValue(f"{scorer}.pass_rate", tag, _mean(rows.get_column("passed")) if n else None, n),
         MetricValue(f"{scorer}.mean", tag, _mean(rows.get_column("score")) if n else None, n),
     ]
+    if "human_labelled" in rows.columns:
+        people = int(rows.get_column("human_labelled").fill_null(False).sum()) if n else 0
+        values.append(MetricValue(f"{scorer}.human_labelled", tag, float(people), n))
     if "judges_disagree" in rows.columns:
         verdicts = rows.get_column("judges_disagree").drop_nulls()
         if verdicts.len():

@@ -13,6 +13,7 @@ DuckDB connection, or a location. Modules:
 - ``copy``: moving an older DuckDB warehouse into the lake;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
+- ``review``: review tasks and people's decisions (append-only);
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
 """
 
@@ -51,6 +52,17 @@ from eval_assets.warehouse.reads import (
     spent_in_run,
     stored_gates,
 )
+from eval_assets.warehouse.review import (
+    NewDecision,
+    decisions,
+    human_verdicts,
+    open_for_decisions,
+    record_decision,
+    review_queue,
+    settled_keys,
+    task_by_id,
+    task_id,
+)
 from eval_assets.warehouse.rows import RowError, frame
 from eval_assets.warehouse.sandbox import QUERYABLE, QueryRefusedError, ReadOnlySession, connect_readonly
 from eval_assets.warehouse.schema import (
@@ -79,6 +91,7 @@ __all__ = [
     "CopiedTable",
     "CopyError",
     "DuckDBCacheStore",
+    "NewDecision",
     "OverallMetric",
     "QueryRefusedError",
     "ReadOnlySession",
@@ -94,6 +107,7 @@ __all__ = [
     "connect_readonly",
     "copy_warehouse",
     "count_partition",
+    "decisions",
     "default_setting",
     "describe_tables",
     "downstream_of",
@@ -101,6 +115,7 @@ __all__ = [
     "flipped_to_fail",
     "frame",
     "gate_run_id",
+    "human_verdicts",
     "in_transaction",
     "is_write_conflict",
     "latest_evaluated_date",
@@ -108,19 +123,25 @@ __all__ = [
     "lookup_cached_responses",
     "metric_history",
     "model_of",
+    "open_for_decisions",
     "overall_metrics",
     "parse_location",
     "previous_run_date",
     "read_partition",
+    "record_decision",
     "replace_partition",
     "resolve_baseline",
+    "review_queue",
     "scalar",
     "schema_version",
     "scored_examples",
     "scores_with_outputs",
+    "settled_keys",
     "spent_in_run",
     "sql_frame",
     "store_cached_responses",
     "stored_gates",
     "table_ddl",
+    "task_by_id",
+    "task_id",
 ]

@@ -63,10 +63,35 @@ def _partition_writes(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(PARTITION_WRITES_DDL)
 
 
+def _review_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """The nightly review queue and people's decisions (issue 10); no keys or UNIQUE: DuckLake has none.
+
+    Scores gain where a person's verdict replaced the evaluator's.
+    """
+    conn.execute("ALTER TABLE scores ADD COLUMN human_labelled BOOLEAN")
+    conn.execute("ALTER TABLE scores ADD COLUMN evaluator_score DOUBLE")
+    conn.execute(
+        "CREATE TABLE review_tasks (eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
+        "git_sha VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, task_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, "
+        "dataset_hash VARCHAR NOT NULL, example_id VARCHAR NOT NULL, scorer VARCHAR NOT NULL, "
+        "output_hash VARCHAR NOT NULL, reason VARCHAR NOT NULL, reasons VARCHAR[] NOT NULL, priority INTEGER NOT NULL, "
+        "rank INTEGER NOT NULL, detail VARCHAR NOT NULL, score DOUBLE, passed BOOLEAN, code_sha VARCHAR)"
+    )
+    conn.execute(
+        "CREATE TABLE review_decisions (decision_id VARCHAR NOT NULL, task_id VARCHAR NOT NULL, "
+        "eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, dataset VARCHAR NOT NULL, example_id VARCHAR NOT NULL, "
+        "scorer VARCHAR NOT NULL, output_hash VARCHAR NOT NULL, decision VARCHAR NOT NULL, score DOUBLE, "
+        "raw_score DOUBLE, proposed_reference VARCHAR, note VARCHAR NOT NULL, reviewer VARCHAR NOT NULL, "
+        "decided_at TIMESTAMP NOT NULL, evaluator_score DOUBLE, previous_decision_id VARCHAR, "
+        "previous_decision VARCHAR, previous_score DOUBLE)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
     Migration(3, "partition_writes: one writer per cell at a time, on DuckLake too", _partition_writes),
+    Migration(4, "review_tasks and review_decisions; scores.human_labelled, evaluator_score", _review_tables),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version

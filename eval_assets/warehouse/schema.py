@@ -271,14 +271,71 @@ TABLES["responses"] = (
     ),
 )
 
+# Columns added to scores by schema version 3 (issue 10): a person's verdict used in place of the evaluator's.
+TABLES["scores"] = (
+    *TABLES["scores"],
+    _c(
+        "human_labelled",
+        "BOOLEAN",
+        BOOL,
+        "score and passed are a person's verdict (a decided review task on the same output), not the evaluator's",
+    ),
+    _c("evaluator_score", "DOUBLE", FLOAT, "the evaluator's own score, when a person's verdict replaced it"),
+)
+
+# Tables added by schema version 3 (issue 10): the nightly review queue, and the decisions people make.
+# Decisions are append-only: a changed mind is a new row naming the one it replaces, so none is ever lost.
+# No PRIMARY KEY or UNIQUE constraint (DuckLake has none): the writers keep ids unique.
+TABLES["review_tasks"] = (
+    *RUN_KEYS,
+    *LINEAGE_KEYS,
+    _c("task_id", "VARCHAR", STR, "the task's id: a hash of its night, config, example and scorer", nullable=False),
+    *EXAMPLE_KEYS,
+    _c("scorer", "VARCHAR", STR, "the scorer whose verdict a person should check", nullable=False),
+    _c("output_hash", "VARCHAR", STR, "hash of the answer under review (a decision holds while it is unchanged)",
+       nullable=False),
+    _c("reason", "VARCHAR", STR, "the most urgent reason: regression_flip, judge_conflict, judge_vs_deterministic, "
+       "calibration_sample", nullable=False),
+    _c("reasons", "VARCHAR[]", STR_LIST, "every reason the example was selected for", nullable=False),
+    _c("priority", "INTEGER", INT, "1 (most urgent) .. 4, from the reason", nullable=False),
+    _c("rank", "INTEGER", INT, "position in the night's queue, most urgent first", nullable=False),
+    _c("detail", "VARCHAR", STR, "why the example was selected", nullable=False),
+    _c("score", "DOUBLE", FLOAT, "the evaluator's normalized score"),
+    _c("passed", "BOOLEAN", BOOL, "the evaluator's verdict"),
+    CODE_SHA,
+)  # fmt: skip
+TABLES["review_decisions"] = (
+    _c("decision_id", "VARCHAR", STR, "the decision's id (unique)", nullable=False),
+    _c("task_id", "VARCHAR", STR, "the task decided", nullable=False),
+    _c("eval_date", "DATE", DATE, "the task's night", nullable=False),
+    _c("config_name", "VARCHAR", STR, "the task's config", nullable=False),
+    _c("dataset", "VARCHAR", STR, "dataset name", nullable=False),
+    _c("example_id", "VARCHAR", STR, "example id", nullable=False),
+    _c("scorer", "VARCHAR", STR, "the scorer whose verdict was checked", nullable=False),
+    _c("output_hash", "VARCHAR", STR, "hash of the answer the person saw", nullable=False),
+    _c("decision", "VARCHAR", STR, "agree, override, reference_wrong, ambiguous, remove or skip", nullable=False),
+    _c("score", "DOUBLE", FLOAT, "the person's normalized score (override; agree: the evaluator's)"),
+    _c("raw_score", "DOUBLE", FLOAT, "an override's score as given, on the rubric's scale"),
+    _c("proposed_reference", "VARCHAR", STR, "the corrected reference (reference_wrong)"),
+    _c("note", "VARCHAR", STR, "why", nullable=False),
+    _c("reviewer", "VARCHAR", STR, "who decided", nullable=False),
+    _c("decided_at", "TIMESTAMP", TS, "when (UTC)", nullable=False),
+    _c("evaluator_score", "DOUBLE", FLOAT, "the evaluator's normalized score on the task", required=True),
+    _c("previous_decision_id", "VARCHAR", STR, "the decision this one replaces (null for the first)", required=True),
+    _c("previous_decision", "VARCHAR", STR, "what it said", required=True),
+    _c("previous_score", "DOUBLE", FLOAT, "the score before this decision: the previous person's, else the "
+       "evaluator's", required=True),
+)  # fmt: skip
+
 #: Which tables are computed directly from each table. Rewriting a table's cell clears everything downstream
 #: of it in the same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts
 #: looking current.
 DERIVED_FROM_HERE: dict[str, tuple[str, ...]] = {
     "examples": ("responses",),
     "responses": ("scores", "judge_verdicts"),
-    "scores": ("metrics", "runs", "comparisons", "flips"),
-    "judge_verdicts": ("metrics", "runs"),
+    "scores": ("metrics", "runs", "comparisons", "flips", "review_tasks"),
+    "judge_verdicts": ("metrics", "runs", "review_tasks"),
+    "flips": ("review_tasks",),
     "metrics": ("gate_results",),
     "runs": ("gate_results",),
     "comparisons": ("gate_results",),
