@@ -21,7 +21,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from eval_assets.warehouse.connection import sql_frame
+from eval_assets.warehouse.connection import connect, sql_frame
+from eval_assets.warehouse.location import WarehouseLocation
 from eval_assets.warehouse.migrations import ensure_schema
 from eval_assets.warehouse.rows import frame
 
@@ -206,16 +207,19 @@ def human_verdicts(
 
 
 @contextmanager
-def open_for_decisions(path: str | Path, *, wait_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection with the schema in place, retried while a nightly run holds the file.
+def open_for_decisions(
+    location: str | Path | WarehouseLocation, *, wait_s: float = 30.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection with the schema in place, retried while a nightly run holds the warehouse.
 
-    DuckDB allows one writing process and runs hold the file only for short writes, so a reviewer's
-    decision waits for the write in progress instead of failing.
+    A DuckLake takes readers and writers beside a run; a plain DuckDB file allows one writing process and
+    runs hold it only for short writes, so a reviewer's decision waits for the write in progress instead
+    of failing.
     """
     delay, waited = 0.05, 0.0
     while True:
         try:
-            conn = duckdb.connect(str(path))
+            conn = connect(location)
             break
         except duckdb.IOException:
             if waited >= wait_s:
