@@ -57,7 +57,7 @@ def add_parser(commands: Any) -> None:
         help="scorer of sources without graders (inspect, langsmith, langfuse; default contains; repeatable)",
     )
     parser.add_argument("--eval", dest="eval_name", help="openai-evals: the eval of a spec file holding several")
-    parser.add_argument("--items", type=Path, help="openai-graders: the JSONL of {\"item\": ...} lines")
+    parser.add_argument("--items", type=Path, help='openai-graders: the JSONL of {"item": ...} lines')
     parser.add_argument("--input-key", help="inspect, langsmith, langfuse: the key of an object input to use")
     parser.add_argument("--reference-key", help="inspect, langsmith, langfuse: the key of an object answer to use")
     parser.set_defaults(handler=cmd_import)

@@ -254,7 +254,7 @@ def _config_text(config: dict[str, Any], options: ImportOptions, plan: ImportPla
     header = [f"# Imported with `eval-assets import` from {options.origin}." if options.origin else "# Imported."]
     lines = plan.unmapped_lines()
     if lines:
-        header.append("# Not imported (no equivalent here yet):")
+        header.append("# Not imported:")
         header.extend(f"#   - {line}" for line in lines)
     body = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=110)
     return "\n".join(header) + "\n" + body

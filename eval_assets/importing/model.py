@@ -145,7 +145,7 @@ class Parsed:
         self.unmapped.append(Unmapped(what, where, reason))
 
 
-class SkipCase(ValueError):
+class NotImportableError(ValueError):
     """An example that cannot be imported (reported as unmapped with this message)."""
 
 

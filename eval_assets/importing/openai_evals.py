@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from eval_assets.importing import rubric_text
-from eval_assets.importing.model import Case, Grader, Parsed, SkipCase, source_error
+from eval_assets.importing.model import Case, Grader, NotImportableError, Parsed, source_error
 from eval_assets.importing.sources import read_jsonl, read_yaml, to_prompt, to_references
 
 _BASIC = "evals.elsuite.basic."
@@ -204,7 +204,7 @@ def _read_samples(path: Path, eval_name: str, graders: list[Grader], parsed: Par
             continue
         try:
             prompt = to_prompt(sample.get("input"))
-        except SkipCase as exc:
+        except NotImportableError as exc:
             parsed.skip("sample", where, str(exc))
             continue
         ideal = to_references(sample.get("ideal"))

@@ -13,8 +13,7 @@ from __future__ import annotations
 from eval_assets.scoring.registry import UnknownScorerError, scorer_named
 
 PENDING_SCORERS: dict[str, str] = {
-    "text_similarity": "needs the text_similarity scorer (fuzzy ratio, BLEU, ROUGE), which is not in this "
-    "project yet",
+    "text_similarity": "needs the text_similarity scorer (fuzzy ratio, BLEU, ROUGE), which is not in this project yet",
     "embedding_similarity": "needs the embedding_similarity scorer (cosine on sentence embeddings), which is not "
     "in this project yet",
     "label_model": "needs the label_model judge (a judge choosing one of labels), which is not in this project yet",

@@ -75,8 +75,9 @@ def draft(text: str, used: set[str], scale: tuple[float, float], description: st
     """A rubric from a converted prompt; adds the output block when the source prompt never showed it."""
     if "output" not in used:
         text += "\n\nThe answer to grade:" + block("output")
+    lines = [line.rstrip() for line in text.strip("\n").splitlines()]
     return RubricDraft(
-        template=text.strip("\n"),
+        template="\n".join(lines),
         scale=scale,
         requires_reference="reference" in used,
         description=description,

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from eval_assets.datasets import MAX_ID_CHARS, MAX_TAG_CHARS, split_lines
-from eval_assets.importing.model import Prompt, SkipCase, source_error
+from eval_assets.importing.model import NotImportableError, Prompt, source_error
 
 #: The first line of a Git LFS pointer file: what a clone without ``git lfs`` holds instead of the data.
 _LFS_POINTER = "version https://git-lfs"
@@ -134,9 +134,9 @@ def text_of(content: Any) -> str:
                 parts.append(str(part["text"]))
             else:
                 kind = part.get("type") if isinstance(part, Mapping) else type(part).__name__
-                raise SkipCase(f"a message part of type {kind!r} (only text is imported)")
+                raise NotImportableError(f"a message part of type {kind!r} (only text is imported)")
         return "\n".join(parts)
-    raise SkipCase(f"message content is {type(content).__name__}, not text")
+    raise NotImportableError(f"message content is {type(content).__name__}, not text")
 
 
 def to_prompt(value: Any) -> Prompt:
@@ -146,35 +146,40 @@ def to_prompt(value: Any) -> Prompt:
     (``type: human`` with ``content`` or ``data.content``) and content-part lists.
 
     Raises:
-        SkipCase: when the input cannot be sent as this project sends inputs.
+        NotImportableError: when the input cannot be sent as this project sends inputs.
     """
     if isinstance(value, str):
         if not value.strip():
-            raise SkipCase("the input is empty")
+            raise NotImportableError("the input is empty")
         return value
     if isinstance(value, list) and value:
         turns = [_turn(message, index) for index, message in enumerate(value)]
         if turns[-1]["role"] != "user":
-            raise SkipCase(f"the chat ends with a {turns[-1]['role']} message; inputs here end with the user's turn")
+            raise NotImportableError(
+                f"the chat ends with a {turns[-1]['role']} message; inputs here end with the user's turn"
+            )
         return turns
     if isinstance(value, list):
-        raise SkipCase("the input is an empty message list")
-    raise SkipCase(f"the input is {type(value).__name__}, neither text nor chat messages")
+        raise NotImportableError("the input is an empty message list")
+    raise NotImportableError(f"the input is {type(value).__name__}, neither text nor chat messages")
 
 
 def _turn(message: Any, index: int) -> dict[str, str]:
     if not isinstance(message, Mapping):
-        raise SkipCase(f"message {index} is not an object")
-    data = message.get("data") if isinstance(message.get("data"), Mapping) else message
+        raise NotImportableError(f"message {index} is not an object")
+    nested = message.get("data")
+    data = nested if isinstance(nested, Mapping) else message
     role = message.get("role") or message.get("type")
     if role == "system" and message.get("name") in _FEW_SHOT_NAMES:
         role = _FEW_SHOT_NAMES[str(message["name"])]
     mapped = _ROLES.get(str(role).lower()) if role is not None else None
     if mapped is None:
-        raise SkipCase(f"message {index} has role {role!r} (only system, user and assistant turns are imported)")
+        raise NotImportableError(
+            f"message {index} has role {role!r} (only system, user and assistant turns are imported)"
+        )
     content = text_of(data.get("content"))
     if not content.strip():
-        raise SkipCase(f"message {index} has no text")
+        raise NotImportableError(f"message {index} has no text")
     return {"role": mapped, "content": content}
 
 
@@ -206,11 +211,11 @@ def pick_key(record: Mapping[str, Any], preferred: tuple[str, ...], chosen: str 
     present. None when the record has no keys.
 
     Raises:
-        SkipCase: when ``chosen`` is missing or no key can be told apart.
+        NotImportableError: when ``chosen`` is missing or no key can be told apart.
     """
     if chosen is not None:
         if chosen not in record:
-            raise SkipCase(f"no {what} key {chosen!r} (keys: {', '.join(map(str, record)) or 'none'})")
+            raise NotImportableError(f"no {what} key {chosen!r} (keys: {', '.join(map(str, record)) or 'none'})")
         return chosen
     if not record:
         return None
@@ -220,7 +225,7 @@ def pick_key(record: Mapping[str, Any], preferred: tuple[str, ...], chosen: str 
         if key in record:
             return key
     option = "--input-key" if what == "input" else "--reference-key"
-    raise SkipCase(f"which key is the {what}? {', '.join(map(str, record))} (choose with {option})")
+    raise NotImportableError(f"which key is the {what}? {', '.join(map(str, record))} (choose with {option})")
 
 
 def clean_id(value: Any, fallback: str, seen: set[str]) -> tuple[str, str | None]:
