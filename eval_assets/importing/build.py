@@ -128,6 +128,11 @@ def build_plan(parsed: Parsed, options: ImportOptions) -> ImportPlan:
     for (group, records), dataset in zip(groups.items(), names, strict=True):
         for signature in group:
             specs[signature].datasets.append(dataset)
+        if not group:
+            plan.mapped.append(
+                f"{len(records)} example(s) with no grader that could be kept -> {dataset} (no scorer reads it; "
+                "kept so no example is lost)"
+            )
         plan.files[f"datasets/{dataset}.jsonl"] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         plan.examples += len(records)
     for spec in specs.values():
