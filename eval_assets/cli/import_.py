@@ -98,12 +98,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         written = write_plan(plan, data_dir, force=args.force)
         clashes = []
         verb = "wrote"
-    lines = [f"{args.format} {args.source} -> {plan.name}: {plan.examples} examples"]
+    count = f"{plan.examples} example{'s' if plan.examples != 1 else ''}"
+    lines = [f"{args.format} {args.source} -> {plan.name}: {count}"]
     lines += [f"  {verb} {path}" + (" (exists: needs --force)" if path in clashes else "") for path in written]
     lines.append("mapped:")
     lines += [f"  {line}" for line in plan.mapped]
     unmapped = plan.unmapped_lines()
-    lines.append(f"not mapped ({len(plan.unmapped)}):" if unmapped else "not mapped: nothing")
+    lines.append(f"not mapped ({len(unmapped)}):" if unmapped else "not mapped: nothing")
     lines += [f"  {line}" for line in unmapped]
     if not args.dry_run:
         lines.append(f"next: eval-assets run --config {plan.name}")

@@ -9,6 +9,7 @@ a line) and each item's ``input`` field is the prompt. Templates name ``{{ item.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -44,9 +45,13 @@ def parse(source: Path, *, items: Path | None) -> Parsed:
     if not isinstance(criteria, list) or not criteria:
         raise source_error(source, "testing_criteria must be a non-empty list", field_name="testing_criteria")
     mappers = []
+    reference_fields: set[str] = set()
     for index, criterion in enumerate(criteria):
         where = f"testing_criteria[{index}]"
         mapper = _criterion(criterion, where, input_fields, parsed) if isinstance(criterion, dict) else None
+        if mapper is not None and isinstance(criterion, dict):
+            reference_fields.update(_fields(json.dumps(criterion.get("reference", ""))))
+            reference_fields.update(_fields(json.dumps(criterion.get("input", ""))))
         if mapper is not None:
             mappers.append(mapper)
     if data_source.get("model"):
@@ -68,7 +73,8 @@ def parse(source: Path, *, items: Path | None) -> Parsed:
                 parsed.skip("grader", where, outcome)
             else:
                 graders.append(outcome)
-        used = input_fields | {"input"} if not template else input_fields
+        # Fields that became the input or a reference are not repeated in metadata.
+        used = input_fields | reference_fields | ({"input"} if not template else set())
         metadata = {key: value for key, value in item.items() if key not in used}
         case_id, renamed = clean_id(item.get("id"), f"item-{len(seen) + 1}", seen)
         if renamed:
