@@ -88,6 +88,9 @@ def to_grader(entry: Any, where: str, parsed: Parsed, fill: Callable[[str], str]
     except NotImportableError as exc:
         parsed.skip(label, where, str(exc))
         return None
+    if isinstance(value, str) and value.startswith("file://"):
+        parsed.skip(label, where, f"its value is read from {value}, which is not imported")
+        return None
     threshold = entry.get("threshold")
     common = {"label": label, "where": where, "name_hint": str(entry.get("metric") or "")}
     if kind in ("equals", "contains", "icontains", "starts-with", "contains-any", "icontains-any"):

@@ -61,3 +61,15 @@ def test_scorer_flags_are_checked(data_dir: Path, capsys: pytest.CaptureFixture[
     code, _, err = run_import(capsys, data_dir, "inspect", SAMPLES, "--name", "x", "--items", SAMPLES)
     assert code == 2 and "--items does not apply to inspect" in err
     assert not (data_dir / "configs" / "x.yaml").exists()
+
+
+def test_csv_samples(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # inspect's csv_dataset: one column a field; a target with a comma stays one answer.
+    source = tmp_path / "samples.csv"
+    source.write_text('id,input,target\nc1,"Name a primary colour, in lower case",red\n', encoding="utf-8")
+    code, _, err = run_import(capsys, data_dir, "inspect", source, "--name", "colours")
+    assert code == 0, err
+    assert records(data_dir, "colours") == [
+        {"id": "c1", "input": "Name a primary colour, in lower case", "reference": "red"}
+    ]
+    validates(capsys, data_dir, "colours")

@@ -98,7 +98,8 @@ def test_tests_in_a_file_and_what_cannot_be_mapped(
         "  assert:\n"
         "    - {type: contains, value: '30 days', metric: refund_window}\n"
         "    - {type: regex, value: '(?=days)'}\n"  # lookahead: RE2 cannot run it
-        "    - {type: rouge-n, value: 'Refunds within 30 days', threshold: 0.7}\n",
+        "    - {type: rouge-n, value: 'Refunds within 30 days', threshold: 0.7}\n"
+        "    - {type: llm-rubric, value: 'file://rubrics/refunds.txt'}\n",
         encoding="utf-8",
     )
     source = tmp_path / "promptfooconfig.yaml"
@@ -112,4 +113,6 @@ def test_tests_in_a_file_and_what_cannot_be_mapped(
     assert records(data_dir, "refunds")[0]["input"] == "Tell me about refunds"
     assert "promptfoo regex (tests.yaml[0].assert[1]): RE2 cannot run this JavaScript pattern" in out
     assert f"promptfoo rouge-n (tests.yaml[0].assert[2]): {PENDING_SCORERS['text_similarity']}" in out
+    # A value kept in a file is not read (it is not the rubric's text).
+    assert "promptfoo llm-rubric (tests.yaml[0].assert[3]): its value is read from file://rubrics/refunds.txt" in out
     validates(capsys, data_dir, "refunds")

@@ -69,3 +69,13 @@ def test_pending_scorers_are_one_switch() -> None:
     assert pending.unavailable("text_similarity") == pending.PENDING_SCORERS["text_similarity"]
     assert pending.unavailable("contains") is None
     assert pending.unavailable("no_such_scorer") == "needs a no_such_scorer scorer, which this project does not have"
+
+
+def test_the_command_s_help_ends_with_examples_and_formats() -> None:
+    from eval_assets.cli import build_parser
+
+    subcommands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    text = subcommands["import"].format_help()
+    assert "examples:\n  eval-assets import" in text
+    for name in ("openai-evals", "openai-graders", "promptfoo", "inspect", "langsmith", "langfuse"):
+        assert f"\n  {name} " in text
