@@ -51,7 +51,7 @@ def judge_calls(plan: EvalPlan, responses: pl.DataFrame, eval_date: dt.date) -> 
             panel = judge_options(spec)
             if panel is None:
                 continue
-            messages = judge_messages(plan.rubrics[panel.rubric], example, row["output_text"])
+            messages = judge_messages(plan.rubrics[panel.rubric], example, row["output_text"], panel)
             for index, judge in enumerate(panel.judges):
                 key: JudgeKey = (example.dataset, example.id, spec.key, index)
                 system = [{"role": "system", "content": judge.system_prompt}] if judge.system_prompt else []
@@ -126,7 +126,7 @@ def _judge_answers(
     answers = []
     for index, judge in enumerate(panel.judges):
         outcome = outcomes[(example.dataset, example.id, spec.key, index)]
-        answers.append(parse_answer(judge.id, outcome.text, outcome.error_type, rubric))
+        answers.append(parse_answer(judge.id, outcome.text, outcome.error_type, rubric, panel))
     return answers
 
 

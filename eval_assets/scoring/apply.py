@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from eval_assets.datasets import Example
 from eval_assets.rubrics import Rubric
-from eval_assets.scoring.judge import JudgeParseError, JudgeVerdict, parse_judge_answer
-from eval_assets.scoring.registry import ScorerSpec, scorer_for
+from eval_assets.scoring.judge import JudgeParseError, JudgeVerdict
+from eval_assets.scoring.registry import JudgeOptions, ScorerSpec, scorer_for
 from eval_assets.scoring.results import ScoreResult
 from eval_assets.scoring.statistics import judges_disagree
 
@@ -33,15 +33,15 @@ def score_output(spec: ScorerSpec, output: str, example: Example) -> ScoreResult
     return ScoreResult(result.score, result.passed and result.score >= spec.pass_score, result.detail)
 
 
-def judge_messages(rubric: Rubric, example: Example, output: str) -> list[dict[str, str]]:
-    """The judge's prompt: the rubric with the whole conversation, the output and the references."""
+def judge_messages(rubric: Rubric, example: Example, output: str, panel: JudgeOptions) -> list[dict[str, str]]:
+    """The judge's prompt: the rubric with the whole conversation, the output and the references.
+
+    The judge scorer's own answer instructions (``label_model``'s labels) follow the rendered rubric.
+    """
     reference = "\n".join(example.references)
-    return [
-        {
-            "role": "user",
-            "content": rubric.render(input_text=example.transcript, output=output, reference=reference),
-        }
-    ]
+    content = rubric.render(input_text=example.transcript, output=output, reference=reference)
+    instructions = panel.answer_instructions()
+    return [{"role": "user", "content": f"{content.rstrip()}\n\n{instructions}" if instructions else content}]
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,14 @@ class JudgeAnswer:
     raw_answer: str | None
 
 
-def parse_answer(judge_model: str, text: str | None, call_error: str | None, rubric: Rubric) -> JudgeAnswer:
-    """Parse a judge's raw answer; an unparseable answer is a judge error, never a crash."""
+def parse_answer(
+    judge_model: str, text: str | None, call_error: str | None, rubric: Rubric, panel: JudgeOptions
+) -> JudgeAnswer:
+    """Parse a judge's raw answer as its scorer reads it; an unparseable answer is a judge error, never a crash."""
     if text is None:
         return JudgeAnswer(judge_model, None, f"{JUDGE_CALL_FAILED}: {call_error}", None)
     try:
-        verdict = parse_judge_answer(text, scale_min=rubric.scale_min, scale_max=rubric.scale_max)
+        verdict = panel.parse_verdict(text, scale_min=rubric.scale_min, scale_max=rubric.scale_max)
     except JudgeParseError as exc:
         return JudgeAnswer(judge_model, None, f"{JUDGE_UNPARSEABLE}: {exc}", text)
     return JudgeAnswer(judge_model, verdict, None, text)

@@ -9,8 +9,10 @@ function. Everything else asks the registry:
   file:line:field, and cannot change the config hash;
 * the score rows record :func:`scorer_args` (every option plus ``pass_score``) and the scorer's version;
 * the cross-file checks ask :meth:`Scorer.requires_reference` and :meth:`Scorer.reference_problems`;
-* judges (``kind="judge"``, today only ``rubric_judge``) call models, so the scoring stage treats them
-  apart, but through :func:`judge_options`, never by comparing names.
+* judges (``kind="judge"``: ``rubric_judge``, ``label_model``) call models, so the scoring stage treats
+  them apart, but through :func:`judge_options`, never by comparing names; what a judge is asked and how
+  its answer is read are methods of its options model (:meth:`JudgeOptions.answer_instructions`,
+  :meth:`JudgeOptions.parse_verdict`).
 
 Registration is discovery by import: the first lookup imports every module of the scorers package, in
 name order. Adding a scorer is one new module there plus its table test, with no other edit. An
@@ -30,6 +32,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, cast
 from pydantic import Field, create_model
 
 from eval_assets.config_base import RUBRIC_NAME_PATTERN, SCORER_NAME_PATTERN, Label, ModelSpec, StrictModel
+from eval_assets.scoring.judge import JudgeVerdict, parse_judge_answer
 from eval_assets.scoring.results import References, ScoreResult
 
 #: A field path inside one scorer's entry (``("json_schema", "properties", "a")``), for line numbers.
@@ -93,6 +96,17 @@ class JudgeOptions(ScorerOptions):
         description="With several judges: flag an example when their normalized scores differ by more.",
     )
 
+    def answer_instructions(self) -> str:
+        """Text sent after the rendered rubric; empty when the rubric itself says how to answer."""
+        return ""
+
+    def parse_verdict(self, text: str, *, scale_min: float, scale_max: float) -> JudgeVerdict:
+        """Read one judge's answer; raises :class:`~eval_assets.scoring.judge.JudgeParseError` if unusable.
+
+        The default reads a rubric verdict ``{"score": ..., "rationale": ...}`` on the rubric's scale.
+        """
+        return parse_judge_answer(text, scale_min=scale_min, scale_max=scale_max)
+
 
 OptionsT = TypeVar("OptionsT", bound=ScorerOptions)
 ScoreFunction = Callable[[str, References, Any], ScoreResult]
@@ -117,6 +131,8 @@ class Scorer:
         check_references: Problems with an example's references for this scorer (a reference it can never
             use), found before any model is called.
         module: The module that registered it.
+        version_of: The version of one configured entry, when it depends on the options (``custom``: the
+            hash of the user's function's source); None when ``version`` is the whole story.
     """
 
     name: str
@@ -131,6 +147,11 @@ class Scorer:
     check_options: Callable[[Any], Iterable[OptionProblem]] | None
     check_references: Callable[[Any, References], Iterable[ReferenceProblem]] | None
     module: str
+    version_of: Callable[[Any], str] | None = None
+
+    def version_for(self, spec: ScorerSpec) -> str:
+        """The version of this configured entry's logic, stored with every score it gives."""
+        return self.version_of(spec) if self.version_of else self.version
 
     def requires_reference(self, spec: ScorerSpec) -> bool:
         """Whether every example this scorer applies to must have a reference."""
@@ -181,6 +202,7 @@ class ScorerRegistry:
         graded: bool = False,
         check_options: Callable[[OptionsT], Iterable[OptionProblem]] | None = None,
         check_references: Callable[[OptionsT, References], Iterable[ReferenceProblem]] | None = None,
+        version_of: Callable[[OptionsT], str] | None = None,
     ) -> Scorer:
         """Add a scorer; see :class:`Scorer` for the arguments.
 
@@ -223,6 +245,7 @@ class ScorerRegistry:
             check_options=check_options,
             check_references=check_references,
             module=score.__module__ if score is not None else options.__module__,
+            version_of=version_of,
         )
         self._scorers[name] = entry
         return entry
@@ -310,6 +333,7 @@ def register_scorer(
     graded: bool = False,
     check_options: Callable[[OptionsT], Iterable[OptionProblem]] | None = None,
     check_references: Callable[[OptionsT, References], Iterable[ReferenceProblem]] | None = None,
+    version_of: Callable[[OptionsT], str] | None = None,
 ) -> Callable[[Callable[[str, References, OptionsT], ScoreResult]], Callable[[str, References, OptionsT], ScoreResult]]:
     """Decorator registering a deterministic score function ``(output, references, options)``.
 
@@ -328,19 +352,33 @@ def register_scorer(
             graded=graded,
             check_options=check_options,
             check_references=check_references,
+            version_of=version_of,
         )
         return score
 
     return decorate
 
 
-def register_judge(*, name: str, version: str, options: type[JudgeOptions], description: str) -> Scorer:
+def register_judge(
+    *,
+    name: str,
+    version: str,
+    options: type[JudgeOptions],
+    description: str,
+    check_options: Callable[[Any], Iterable[OptionProblem]] | None = None,
+) -> Scorer:
     """Register a judge scorer: the scoring stage sends each output to its judges with its rubric.
 
     Whether it needs a reference is up to the rubric (its ``requires_reference`` front matter).
     """
     return REGISTRY.register(
-        name=name, version=version, options=options, needs_reference=False, kind="judge", description=description
+        name=name,
+        version=version,
+        options=options,
+        needs_reference=False,
+        kind="judge",
+        description=description,
+        check_options=check_options,
     )
 
 
@@ -370,8 +408,8 @@ def scorer_args(spec: ScorerSpec) -> dict[str, Any]:
 
 
 def scorer_version(spec: ScorerSpec) -> str:
-    """Version of a configured scorer's logic, stored with every score."""
-    return scorer_for(spec).version
+    """Version of a configured scorer's logic, stored with every score (``custom``: with its source hash)."""
+    return scorer_for(spec).version_for(spec)
 
 
 def scorer_versions() -> dict[str, str]:

@@ -112,5 +112,9 @@ def test_every_registered_scorer_with_default_options_is_well_formed(output: str
     for entry in all_scorers():
         if entry.score is None:
             continue
+        if any(info.is_required() for info in entry.options.model_fields.values()):
+            continue  # no default to try (custom's function): such scorers have their own table tests
+        if entry.name == "embedding_similarity":
+            continue  # loads a model and writes a vector cache: tested in its own file, on a tmp cache
         spec = entry.spec_model.model_validate({"scorer": entry.name})
         _assert_well_formed(entry.score(output, references, spec))

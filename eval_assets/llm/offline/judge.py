@@ -3,6 +3,11 @@
 A rubric prompt carries ``<input>``, ``<reference>`` and ``<output>`` blocks. With a reference the output
 is graded on whether it states it; without, on its tone. The scale is read from the rubric's instructions
 (``from 1 to 5``, ``integer 0-10``), never from the texts being graded.
+
+A label prompt (``label_model``: its last line starting ``Choose exactly one label from this JSON list:``)
+is graded the same way and answered with a label: a good answer gets the first label whose words do not
+read as negative ("incorrect", "fail", "rude", ``not_...``), a poor one the first that does; when the
+labels' words do not tell (``A``/``B``/``C``), they are taken as listed from best to worst.
 """
 
 from __future__ import annotations
@@ -64,6 +69,12 @@ _REFUSAL_MARKERS = (
     "won't help",
 )
 _DEFLECTION_MARKERS = ("not sure", "don't have that information", "couldn't find", "contact our support")
+# The last line naming labels wins: a graded text quoting such a line comes before the instructions.
+_LABELS_LINE = re.compile(r"^Choose exactly one label from this JSON list: (\[.*\])[ \t]*$", re.MULTILINE)
+_NEGATIVE_LABEL_WORDS = frozenset(
+    {"no", "incorrect", "wrong", "fail", "failed", "failing", "negative", "bad", "poor", "rude", "unsafe"}
+    | {"unfaithful", "harmful", "toxic", "false", "irrelevant", "unhelpful", "noncompliant", "refused", "rejected"}
+)
 
 
 @dataclass(frozen=True)
@@ -146,8 +157,47 @@ def _grade_tone(output: str) -> tuple[float, str]:
     return clamp(score), "The tone is neutral but could be warmer."
 
 
+def _offered_labels(prompt: str) -> list[str] | None:
+    matches = list(_LABELS_LINE.finditer(prompt))
+    if not matches:
+        return None
+    try:
+        labels = json.loads(matches[-1].group(1))
+    except ValueError:
+        return None
+    if not (isinstance(labels, list) and labels and all(isinstance(label, str) for label in labels)):
+        return None
+    return labels
+
+
+def _reads_negative(label: str) -> bool:
+    # "incorrect", "fail", "not_compliant", "non-compliant", "bad tone": the first word decides.
+    words = re.findall(r"[a-z]+", label.casefold())
+    return bool(words) and (words[0] in ("not", "non") or words[0] in _NEGATIVE_LABEL_WORDS)
+
+
+def choose_label(labels: list[str], fraction: float) -> str:
+    """The label the offline judge gives an output graded ``fraction`` (0 worst, 1 best)."""
+    negative = [label for label in labels if _reads_negative(label)]
+    positive = [label for label in labels if not _reads_negative(label)]
+    if negative and positive:
+        return positive[0] if fraction >= 0.5 else negative[0]
+    # No word tells good from bad: the labels are listed from best to worst.
+    return labels[min(len(labels) - 1, round((1.0 - fraction) * (len(labels) - 1)))]
+
+
+def _label_reply(profile: ModelProfile, labels: list[str], fraction: float, rationale: str, draw: Draw) -> str:
+    label = choose_label(labels, fraction)
+    if draw.unit("judge-prose") < profile.prose_rate:
+        return f"I would call this answer {label}. {rationale}"
+    verdict = json.dumps({"label": label, "rationale": rationale}, ensure_ascii=False)
+    if draw.unit("judge-fence") < profile.fence_rate:
+        return f"```json\n{verdict}\n```"
+    return verdict
+
+
 def judge_reply(profile: ModelProfile, prompt: str, draw: Draw) -> str:
-    """A JSON verdict ``{"score": int, "rationale": str}`` on the rubric's scale."""
+    """A JSON verdict ``{"score": int, "rationale": str}`` on the rubric's scale (or a label, if asked)."""
     output = _block(prompt, "output")
     head_end = output.start if output else len(prompt)
     reference = _block(prompt[:head_end], "reference")
@@ -157,6 +207,15 @@ def judge_reply(profile: ModelProfile, prompt: str, draw: Draw) -> str:
     graded = sorted(filter(None, (input_block, reference, output)), key=lambda b: b.body_start, reverse=True)
     for block in graded:
         instructions = instructions[: block.body_start] + "\n" + instructions[block.body_end :]
+    labels = _offered_labels(instructions)
+    if labels is not None:
+        if output is None:
+            return _label_reply(profile, labels, 0.5, "The prompt has no <output> section to classify.", draw)
+        if reference is not None and reference.body.strip():
+            fraction, rationale = _grade_against_reference(output.body, reference.body)
+        else:
+            fraction, rationale = _grade_tone(output.body)
+        return _label_reply(profile, labels, fraction, rationale, draw)
     low, high = _scale(instructions)
     if output is None:
         score = (low + high) // 2
