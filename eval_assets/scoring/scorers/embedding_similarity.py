@@ -41,7 +41,8 @@ def cache_directory() -> Path:
     from eval_assets.settings import Settings  # read when first needed, never at import
 
     override = os.environ.get(ENV_EMBEDDING_CACHE)
-    return Path(override) if override else Settings.from_env().warehouse_path.parent / "embedding_cache"
+    # Beside the answer journal: the warehouse's folder on this machine, even for a PostgreSQL catalog.
+    return Path(override) if override else Settings.from_env().warehouse_path.journal_dir.parent / "embedding_cache"
 
 
 @cache
