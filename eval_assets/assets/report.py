@@ -80,6 +80,7 @@ def eval_report(
     outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)
     comparisons = cell["comparisons"]
     baseline_label = _baseline_label(comparisons, summary)
+    baseline_reason = run.get("baseline_reason")  # None for runs stored before schema 3
     declared = declared_threshold_checks(context)
     undeclared = [o.threshold.check_name for o in outcomes if o.threshold.check_name not in declared]
     if undeclared:
@@ -89,7 +90,7 @@ def eval_report(
         )
     checks = [
         *threshold_check_results(declared, outcomes, config_name),
-        regression_check(comparisons, config.regression, baseline_label),
+        regression_check(comparisons, config.regression, baseline_label, baseline_reason),
     ]
     regression = checks[-1]
     checks.extend(health_check_results(health))
@@ -102,6 +103,7 @@ def eval_report(
         ],
         alerts=health_alerts(health),
         baseline_label=baseline_label,
+        baseline_reason=baseline_reason,
         comparisons=comparison_lines(comparisons),
         flips=flip_lines(cell["flips"], cell["examples"]),
     )
@@ -129,7 +131,8 @@ def eval_report(
             **files,
             "example_pages": dg.MetadataValue.int(published.pages),
             "gates_failed": dg.MetadataValue.int(len(failed)),
-            "baseline": baseline_label or "none (first run)",
+            "baseline": baseline_label or "none",
+            "baseline_reason": baseline_reason or "",
         },
         check_results=checks,
     )

@@ -193,6 +193,10 @@ def _hashes(hashes: dict[str, str]) -> str:
     return "<br>".join(f"{text(name)} {code(value)}" for name, value in sorted(hashes.items()))
 
 
+def _why(reason: str | None) -> str:
+    return f" ({text(reason, limit=LIST_LIMIT)})" if reason else ""
+
+
 def _run_details(report: ReportData) -> str:
     s, baseline = report.summary, _baseline(report)
     rows = [
@@ -205,7 +209,11 @@ def _run_details(report: ReportData) -> str:
         ("Config hash", code(s.config_hash)),
         ("Dataset hashes", _hashes(s.dataset_hashes)),
         ("Rubric hashes", _hashes(s.prompt_hashes)),
-        ("Baseline", text(baseline) if baseline else "none (first run)"),
+        (
+            "Baseline",
+            (text(baseline) if baseline else "none")
+            + (_why(report.baseline_reason) if baseline or report.baseline_reason else " (first run)"),
+        ),
         ("Examples / errors", f"{s.n_examples:,} / {s.n_errors:,}"),
     ]
     body = "\n".join(f"<tr><th>{label}</th><td>{value}</td></tr>" for label, value in rows)

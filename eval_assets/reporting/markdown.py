@@ -108,6 +108,10 @@ def _hashes(hashes: dict[str, str]) -> str:
     return ", ".join(f"{md_text(name)} {code_span(value)}" for name, value in sorted(hashes.items()))
 
 
+def _why(reason: str | None) -> str:
+    return f" ({md_text(reason, limit=LIST_LIMIT)})" if reason else ""
+
+
 def _summary(report: ReportData) -> str:
     s = report.summary
     baseline = report.baseline_label or s.baseline_date
@@ -122,7 +126,8 @@ def _summary(report: ReportData) -> str:
         f"- **Config hash:** {code_span(s.config_hash)}",
         f"- **Dataset hashes:** {_hashes(s.dataset_hashes)}",
         f"- **Rubric hashes:** {_hashes(s.prompt_hashes)}",
-        f"- **Baseline:** {md_text(baseline) if baseline else 'none (first run)'}",
+        f"- **Baseline:** {md_text(baseline) if baseline else 'none'}"
+        + (_why(report.baseline_reason) if baseline or report.baseline_reason else " (first run)"),
         f"- **Examples:** {s.n_examples:,}",
         f"- **Errors:** {s.n_errors:,}{error_rate}",
         f"- **Cost:** {md_text(format_cost(s.cost), limit=LIST_LIMIT)}",
@@ -280,7 +285,8 @@ def _regression(report: ReportData) -> str:
         return title + f"No comparable examples. Baseline: {md_text(report.baseline_label)}."
     baseline = md_text(report.baseline_label) if report.baseline_label else "the baseline run"
     parts = [
-        f"Compared example by example with {baseline} (same examples in both runs). A regression is a drop "
+        f"Compared example by example with {baseline}{_why(report.baseline_reason)} (same examples in both "
+        "runs). A regression is a drop "
         "larger than the configured minimum effect and significant at the configured level; only gated "
         f"scorers ({FAIL_MARK}) fail the regression gate."
     ]

@@ -7,13 +7,22 @@ DuckDB connection, or a path. Modules:
 - ``migrations``: create a warehouse, upgrade an older one in place, refuse a newer one;
 - ``rows``: rows as typed frames (a misspelt or missing non-null field is an error, never a NULL);
 - ``cells``: replace and read one (date, config) cell of a table;
-- ``baselines``: which partition a partition is compared with;
+- ``baselines``: which partition a partition is compared with, and people's accepted baselines;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
 """
 
-from eval_assets.warehouse.baselines import previous_run_date, resolve_baseline
+from eval_assets.warehouse.baselines import (
+    Acceptance,
+    BaselineChoice,
+    NoBaseline,
+    accept_baseline,
+    acceptances,
+    choose_baseline,
+    previous_run_date,
+    resolve_baseline,
+)
 from eval_assets.warehouse.cache import (
     DuckDBCacheStore,
     cache_stats,
@@ -70,15 +79,21 @@ __all__ = [
     "SCHEMA_VERSION",
     "TABLES",
     "VIEWS",
+    "Acceptance",
+    "BaselineChoice",
     "Column",
     "DuckDBCacheStore",
+    "NoBaseline",
     "OverallMetric",
     "QueryRefusedError",
     "ReadOnlySession",
     "RowError",
     "StoredGate",
     "WarehouseVersionError",
+    "accept_baseline",
+    "acceptances",
     "cache_stats",
+    "choose_baseline",
     "clear_cache",
     "connect",
     "connect_readonly",

@@ -49,9 +49,24 @@ def _code_sha_and_total_latency(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE responses ADD COLUMN total_latency_ms DOUBLE")
 
 
+def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
+    """Accepted baselines, why a run's baseline was chosen, and each comparison's verdict, power and adjusted p."""
+    conn.execute("ALTER TABLE runs ADD COLUMN baseline_config VARCHAR")
+    conn.execute("ALTER TABLE runs ADD COLUMN baseline_reason VARCHAR")
+    for column, sql_type in (("verdict", "VARCHAR"), ("mde", "DOUBLE"), ("n_needed", "BIGINT")):
+        conn.execute(f"ALTER TABLE comparisons ADD COLUMN {column} {sql_type}")
+    conn.execute("ALTER TABLE comparisons ADD COLUMN p_adjusted DOUBLE")
+    # No key constraint (DuckLake has none): the latest acceptance of a night is the one that counts.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS baseline_acceptances (config_name VARCHAR NOT NULL, eval_date DATE NOT NULL, "
+        "accepted_by VARCHAR NOT NULL, accepted_at TIMESTAMP NOT NULL, reason VARCHAR)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
+    Migration(3, "accepted baselines; baseline reason; verdicts with power and BH", _accepted_baselines_and_verdicts),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version

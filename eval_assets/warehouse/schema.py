@@ -271,6 +271,41 @@ TABLES["responses"] = (
     ),
 )
 
+# Schema version 3: accepted baselines, why each baseline was chosen, and three-way verdicts with power.
+TABLES["runs"] = (
+    *TABLES["runs"],
+    _c("baseline_config", "VARCHAR", STR, "config of the baseline partition (null when none)", required=True),
+    _c(
+        "baseline_reason",
+        "VARCHAR",
+        STR,
+        "why that baseline: pinned in the config, accepted by a person, or the latest night that passed its "
+        "blocking gates (null for rows written before schema 3)",
+        required=True,
+    ),
+)
+TABLES["comparisons"] = (
+    *TABLES["comparisons"],
+    _c("verdict", "VARCHAR", STR, "PASS, FAIL or INCONCLUSIVE (cannot detect min_effect at this n)", required=True),
+    _c("mde", "DOUBLE", FLOAT, "minimum detectable drop at regression.alpha and regression.power", required=True),
+    _c("n_needed", "BIGINT", INT, "paired examples needed to detect regression.min_effect", required=True),
+    _c(
+        "p_adjusted",
+        "DOUBLE",
+        FLOAT,
+        "Benjamini-Hochberg adjusted p-value over the night's comparisons (secondary ones are judged on it)",
+        required=True,
+    ),
+)
+#: People's decisions that a night is a good baseline (``eval-assets baseline accept``); never pruned.
+TABLES["baseline_acceptances"] = (
+    _c("config_name", "VARCHAR", STR, "the config whose night was accepted", nullable=False),
+    _c("eval_date", "DATE", DATE, "the accepted night", nullable=False),
+    _c("accepted_by", "VARCHAR", STR, "who accepted it (login name)", nullable=False),
+    _c("accepted_at", "TIMESTAMP", TS, "when", nullable=False),
+    _c("reason", "VARCHAR", STR, "why, e.g. an intended model or prompt change"),
+)
+
 #: Which tables are computed directly from each table. Rewriting a table's cell clears everything downstream
 #: of it in the same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts
 #: looking current.

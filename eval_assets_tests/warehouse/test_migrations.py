@@ -27,7 +27,9 @@ def columns(conn: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
 
 
 def counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in wh.TABLES}
+    """Rows per table of the current schema that the warehouse has (tables added later are absent from v1)."""
+    present = {row[0] for row in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in wh.TABLES if t in present}
 
 
 def test_a_version_1_warehouse_is_upgraded_in_place_with_its_rows(tmp_path: Path) -> None:
@@ -40,7 +42,9 @@ def test_a_version_1_warehouse_is_upgraded_in_place_with_its_rows(tmp_path: Path
     with wh.connect(path) as conn:
         wh.ensure_schema(conn)
         assert wh.schema_version(conn) == wh.SCHEMA_VERSION
-        assert counts(conn) == before
+        after = counts(conn)
+        assert {t: n for t, n in after.items() if t in before} == before
+        assert after["baseline_acceptances"] == 0  # added by version 3, empty
         assert conn.execute("SELECT * FROM scored_examples").fetchall() == scored  # views still answer the same
         versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
         assert versions == [(m.version,) for m in wh.MIGRATIONS]
