@@ -18,6 +18,8 @@ from eval_assets.assets.common import (
     stage_inputs,
 )
 from eval_assets.assets.partitions import cell_key
+from eval_assets.project import EvalPlan
+from eval_assets.reporting.changes import run_factors
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped
 from eval_assets.scoring.metrics import ComparedMetric, MetricValue, compare, response_metrics, scorer_metrics
@@ -112,6 +114,37 @@ def metric_rows(compared: list[ComparedMetric], baseline: dt.date | None, keys: 
     ]
 
 
+def factors_of(
+    plan: EvalPlan, responses: pl.DataFrame, verdicts: pl.DataFrame, scores: pl.DataFrame, keys: dict[str, Any]
+) -> dict[str, str]:
+    """What the report compares with the baseline's: model, prompt, sampling, inputs, judges, scorers, code."""
+    model = plan.config.config.model
+
+    def most_common(values: list[str | None]) -> str | None:
+        found = Counter(v for v in values if v)
+        return found.most_common(1)[0][0] if found else None
+
+    judges = {
+        str(judge): most_common(rows.get_column("judge_model_version").to_list())
+        for (judge,), rows in verdicts.group_by(["judge_model"])
+    }
+    scorer_versions = {
+        str(r["scorer"]): str(r["scorer_version"]) for r in scores.unique(["scorer"]).iter_rows(named=True)
+    }
+    return run_factors(
+        model_id=model.id,
+        model_version=most_common(responses.get_column("model_version").to_list()),
+        system_prompt=model.system_prompt,
+        sampling={"temperature": model.temperature, "max_tokens": model.max_tokens, "seed": model.seed},
+        dataset_hashes={n: d.content_hash for n, d in plan.datasets.items()},
+        rubric_hashes={n: r.content_hash for n, r in plan.rubrics.items()},
+        judges=judges,
+        scorer_versions=scorer_versions,
+        code_sha=str(keys.get("code_sha", "")),
+        git_sha=str(keys.get("git_sha", "")),
+    )
+
+
 def headline_metadata(compared: list[ComparedMetric]) -> dict[str, Any]:
     """Overall metrics as floats, so the Dagster UI can plot them across partitions."""
     return {m.metric: float_metadata(m.value) for m in compared if m.tag is None and m.value is not None}
@@ -179,6 +212,7 @@ def run_metrics(
         "baseline_date": baseline[1] if baseline else None,
         "baseline_config": baseline[0] if baseline else None,
         "baseline_reason": choice.reason,
+        "factors_json": json.dumps(factors_of(plan, responses, verdicts, scores, keys)),
         "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
     }
     with open_warehouse(warehouse) as conn:

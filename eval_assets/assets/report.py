@@ -1,10 +1,12 @@
 """eval_report: Markdown + HTML report and raw outputs on disk; the config's thresholds as checks."""
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import replace
 
 import dagster as dg
+import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
@@ -28,6 +30,7 @@ from eval_assets.assets.report_checks import (
 )
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
+from eval_assets.reporting.changes import FactorChange, changed_factors
 from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
 from eval_assets.reporting.publish import publish_report
 from eval_assets.resources import EvalProject
@@ -75,6 +78,7 @@ def eval_report(
         cell = {name: wh.read_partition(conn, name, eval_date, config_name) for name in REPORT_TABLES}
         scored = wh.scored_examples(conn, eval_date, config_name)
         history = wh.metric_history(conn, config_names=[config_name], until=eval_date)
+        baseline_run = _baseline_run(conn, run)
     summary = run_summary(plan, run, call_costs(cell["responses"], cell["judge_verdicts"]))
     health, no_data = health_gates(plan, cell["scores"], cell["judge_verdicts"])
     outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)
@@ -104,6 +108,7 @@ def eval_report(
         alerts=health_alerts(health),
         baseline_label=baseline_label,
         baseline_reason=baseline_reason,
+        changes=_changes(run, baseline_run),
         comparisons=comparison_lines(comparisons),
         flips=flip_lines(cell["flips"], cell["examples"]),
     )
@@ -139,6 +144,23 @@ def eval_report(
 
 
 REPORT_TABLES = ("metrics", "examples", "responses", "scores", "judge_verdicts", "comparisons", "flips")
+
+
+def _baseline_run(conn: duckdb.DuckDBPyConnection, run: Mapping[str, object]) -> Mapping[str, object] | None:
+    """The baseline partition's runs row (None without a baseline)."""
+    config, day = run.get("baseline_config"), run.get("baseline_date")
+    if not isinstance(config, str) or not isinstance(day, dt.date):
+        return None
+    rows = wh.read_partition(conn, "runs", day, config)
+    return rows.row(0, named=True) if rows.height else None
+
+
+def _changes(run: Mapping[str, object], baseline: Mapping[str, object] | None) -> tuple[FactorChange, ...] | None:
+    """What differs from the baseline; None when either side has no recorded factors."""
+    mine, theirs = run.get("factors_json"), baseline.get("factors_json") if baseline else None
+    if not isinstance(mine, str) or not isinstance(theirs, str):
+        return None
+    return tuple(changed_factors(json.loads(mine), json.loads(theirs)))
 
 
 def _baseline_label(comparisons: pl.DataFrame, summary: RunSummary) -> str | None:

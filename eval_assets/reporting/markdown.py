@@ -83,6 +83,7 @@ def render_markdown(report: ReportData) -> str:
         f"# Eval report — {md_text(summary.config_name)} — {md_text(summary.eval_date)}",
         _simulator_notice() if summary.simulated else "",
         _alerts(report.alerts),
+        _changes(report),
         _summary(report),
         _notes(report.notes),
         _gates(report.gates),
@@ -106,6 +107,24 @@ def _hashes(hashes: dict[str, str]) -> str:
     if not hashes:
         return "none"
     return ", ".join(f"{md_text(name)} {code_span(value)}" for name, value in sorted(hashes.items()))
+
+
+def _changes(report: ReportData) -> str:
+    """The report's opening: what differs from the baseline, so a drop is read next to its likely cause."""
+    if report.changes is None:
+        return ""
+    title = "## What changed since the baseline\n\n"
+    if not report.changes:
+        return title + (
+            "Nothing: same model and version, system prompt, sampling parameters, datasets, rubrics, judges, "
+            "scorers and code as the baseline."
+        )
+    rows = [[md_text(c.factor), _factor(c.before), _factor(c.after)] for c in report.changes]
+    return title + table(["Factor", "Baseline", "Now"], rows, numeric=[False, False, False])
+
+
+def _factor(value: str | None) -> str:
+    return code_span(value) if value is not None else "(none)"
 
 
 def _why(reason: str | None) -> str:

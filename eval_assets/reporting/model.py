@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from eval_assets.reporting.changes import FactorChange
+
 
 @dataclass(frozen=True)
 class Cost:
@@ -187,6 +189,9 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     baseline_label: str | None = None  # e.g. "candidate 2026-11-06" (None: no baseline yet)
     baseline_reason: str | None = None  # why that baseline (or why none), e.g. "accepted by alice on ..."
+    #: Factors that differ from the baseline (model, prompt, datasets, ...); None: no baseline, or one stored
+    #: before factors were recorded.
+    changes: tuple[FactorChange, ...] | None = None
     comparisons: list[ComparisonLine] = field(default_factory=list)  # overall first, then by tag
     flips: list[FlipLine] = field(default_factory=list)  # pass -> fail first
     alerts: list[str] = field(default_factory=list)  # headline: the night's scoring failed (e.g. a broken judge)

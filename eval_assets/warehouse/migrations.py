@@ -50,9 +50,11 @@ def _code_sha_and_total_latency(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
-    """Accepted baselines, why a run's baseline was chosen, and each comparison's verdict, power and adjusted p."""
+    """Accepted baselines, why a run's baseline was chosen (and what differs from it), each comparison's verdict,
+    power and adjusted p."""
     conn.execute("ALTER TABLE runs ADD COLUMN baseline_config VARCHAR")
     conn.execute("ALTER TABLE runs ADD COLUMN baseline_reason VARCHAR")
+    conn.execute("ALTER TABLE runs ADD COLUMN factors_json VARCHAR")
     for column, sql_type in (("verdict", "VARCHAR"), ("mde", "DOUBLE"), ("n_needed", "BIGINT")):
         conn.execute(f"ALTER TABLE comparisons ADD COLUMN {column} {sql_type}")
     conn.execute("ALTER TABLE comparisons ADD COLUMN p_adjusted DOUBLE")

@@ -283,6 +283,14 @@ TABLES["runs"] = (
         "blocking gates (null for rows written before schema 3)",
         required=True,
     ),
+    _c(
+        "factors_json",
+        "VARCHAR",
+        STR,
+        "{factor: value}: model and version, system prompt hash, sampling params, dataset and rubric hashes, "
+        "judge versions, scorer versions, code and data commits (what the report compares with the baseline)",
+        required=True,
+    ),
 )
 TABLES["comparisons"] = (
     *TABLES["comparisons"],

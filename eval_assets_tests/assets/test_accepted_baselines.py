@@ -86,6 +86,12 @@ def test_a_sustained_regression_fails_until_accepted_then_the_next_night_passes(
     assert metadata["verdict"] in ("PASS", "INCONCLUSIVE")
     report = (eval_env / "runs" / NIGHTS[4] / "candidate" / "report.md").read_text()
     assert "- **Baseline:** candidate 2026-11-04 (accepted by " in report
+    # Item 7: the report opens with what differs from the baseline: night 3 changed the model, night 5 nothing.
+    third = (eval_env / "runs" / NIGHTS[2] / "candidate" / "report.md").read_text()
+    assert third.index("## What changed since the baseline") < third.index("## Run summary")
+    assert "| model | `offline/assistant-v2` | `offline/assistant-mini` |" in third
+    assert "| model version | `assistant-v2-2026-09-15-sim` | `assistant-mini-2026-06-01-sim` |" in third
+    assert "## What changed since the baseline\n\nNothing: same model" in report
 
     capsys.readouterr()
     assert main(["baseline", "show", "--config", "candidate", "--date", NIGHTS[3]]) == 0

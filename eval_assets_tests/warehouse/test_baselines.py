@@ -31,6 +31,7 @@ def run_row(day: dt.date, config: str = "nightly") -> dict[str, object]:
         "finished_at": dt.datetime(2026, 11, 7),
         "baseline_config": None,
         "baseline_reason": None,
+        "factors_json": None,
     }
 
 
