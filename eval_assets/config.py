@@ -203,7 +203,18 @@ class RegressionPolicy(_Strict):
     min_effect: float = Field(default=0.05, ge=0.0, le=1.0, description="Smallest drop that matters (0.05 = 5 pp).")
     alpha: float = Field(default=0.05, gt=0.0, lt=1.0, description="Significance level of the paired test.")
     severity: Literal["error", "warn"] = Field(default="error", description="error blocks downstream; warn reports.")
-    scorers: list[str] = Field(default_factory=list, description="Scorers gated (default: all).")
+    power: float = Field(
+        default=0.8, gt=0.0, lt=1.0, description="Power at which the minimum detectable effect is computed."
+    )
+    inconclusive: Literal["warn", "error", "pass"] = Field(
+        default="warn",
+        description="What the gate does when the data cannot detect min_effect (INCONCLUSIVE): warn, "
+        "error (blocks like a failure) or pass.",
+    )
+    scorers: list[str] = Field(
+        default_factory=list,
+        description="Primary scorers, gated at alpha (default: all); the others are advisory, FDR-corrected.",
+    )
     resamples: int = Field(default=2000, ge=100, le=100_000, description="Bootstrap resamples for graded scores.")
     seed: Seed = Field(default=0, description="Seed of the bootstrap, for reproducible verdicts.")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import sys
@@ -68,14 +69,16 @@ def main() -> int:
             return 2
         with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as conn:
             gate = conn.execute(
-                "SELECT passed, description FROM gate_results WHERE config_name = 'candidate' AND eval_date = ? "
-                "AND check_name = 'no_regression_vs_baseline'",
+                "SELECT passed, description, metadata_json FROM gate_results WHERE config_name = 'candidate' "
+                "AND eval_date = ? AND check_name = 'no_regression_vs_baseline'",
                 [day],
             ).fetchall()
-        passed, description = gate[0] if gate else (True, "no gate result")
-        if not passed:
+        passed, description, metadata = gate[0] if gate else (True, "no gate result", "{}")
+        # INCONCLUSIVE (too few examples to see min_effect) warns; only a FAIL is a regression.
+        verdict = json.loads(metadata or "{}").get("verdict", "PASS" if passed else "FAIL")
+        if verdict == "FAIL":
             failed_nights.append(night)
-        marker = "REGRESSION" if not passed else "ok"
+        marker = {"FAIL": "REGRESSION", "INCONCLUSIVE": "unsure"}.get(verdict, "ok")
         print(
             f"night {night:2d} {day} model={WORSE_MODEL if night == args.bad_night else normal_model:<22} "
             f"{marker:<10} {description}",

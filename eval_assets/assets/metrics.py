@@ -17,6 +17,9 @@ from eval_assets.assets.common import (
     stage_asset,
     stage_inputs,
 )
+from eval_assets.assets.partitions import cell_key
+from eval_assets.project import EvalPlan
+from eval_assets.reporting.changes import run_factors
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped
 from eval_assets.scoring.metrics import ComparedMetric, MetricValue, compare, response_metrics, scorer_metrics
@@ -54,6 +57,10 @@ def comparison_rows(
             "flipped_to_pass": len(c.comparison.flipped_to_pass),
             "regression": c.regression,
             "gated": c.gated,
+            "verdict": c.verdict,
+            "mde": c.mde,
+            "n_needed": c.n_needed,
+            "p_adjusted": c.p_adjusted,
         }
         for c in comparisons
     ]
@@ -107,9 +114,68 @@ def metric_rows(compared: list[ComparedMetric], baseline: dt.date | None, keys: 
     ]
 
 
+def factors_of(
+    plan: EvalPlan, responses: pl.DataFrame, verdicts: pl.DataFrame, scores: pl.DataFrame, keys: dict[str, Any]
+) -> dict[str, str]:
+    """What the report compares with the baseline's: model, prompt, sampling, inputs, judges, scorers, code."""
+    model = plan.config.config.model
+
+    def most_common(values: list[str | None]) -> str | None:
+        found = Counter(v for v in values if v)
+        return found.most_common(1)[0][0] if found else None
+
+    judges = {
+        str(judge): most_common(rows.get_column("judge_model_version").to_list())
+        for (judge,), rows in verdicts.group_by(["judge_model"])
+    }
+    scorer_versions = {
+        str(r["scorer"]): str(r["scorer_version"]) for r in scores.unique(["scorer"]).iter_rows(named=True)
+    }
+    return run_factors(
+        model_id=model.id,
+        model_version=most_common(responses.get_column("model_version").to_list()),
+        system_prompt=model.system_prompt,
+        sampling={"temperature": model.temperature, "max_tokens": model.max_tokens, "seed": model.seed},
+        dataset_hashes={n: d.content_hash for n, d in plan.datasets.items()},
+        rubric_hashes={n: r.content_hash for n, r in plan.rubrics.items()},
+        judges=judges,
+        scorer_versions=scorer_versions,
+        code_sha=str(keys.get("code_sha", "")),
+        git_sha=str(keys.get("git_sha", "")),
+    )
+
+
 def headline_metadata(compared: list[ComparedMetric]) -> dict[str, Any]:
     """Overall metrics as floats, so the Dagster UI can plot them across partitions."""
     return {m.metric: float_metadata(m.value) for m in compared if m.tag is None and m.value is not None}
+
+
+#: How long a night waits for an earlier night still running to store its gate verdicts (60 x 30 s).
+BASELINE_WAIT_RETRIES, BASELINE_WAIT_S = 60, 30
+_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def wait_for_undecided_nights(
+    context: dg.AssetExecutionContext, choice: wh.BaselineChoice | wh.NoBaseline, config_name: str
+) -> None:
+    """Retry later while an earlier night that could become the baseline is still running.
+
+    A backfill runs nights in parallel; a sequential run would have waited for the earlier night's gates, so
+    this one does too (the baseline is chosen by data, not by which run got there first). A night that
+    stopped before its gates (no run in flight) is simply not a baseline.
+    """
+    for day in choice.undecided:
+        records = context.instance.get_run_records(
+            dg.RunsFilter(tags={"dagster/partition": str(cell_key(day, config_name))}, statuses=_IN_FLIGHT)
+        )
+        if any(r.dagster_run.run_id != context.run_id for r in records):
+            context.log.info(f"waiting for {config_name} {day} to store its gate verdicts: it may be the baseline")
+            raise dg.RetryRequested(max_retries=BASELINE_WAIT_RETRIES, seconds_to_wait=BASELINE_WAIT_S)
 
 
 def run_metrics(
@@ -123,9 +189,9 @@ def run_metrics(
         responses = wh.read_partition(conn, "responses", eval_date, config_name)
         verdicts = wh.read_partition(conn, "judge_verdicts", eval_date, config_name)
         pinned = plan.config.config.baseline
-        baseline = wh.resolve_baseline(
-            conn, config_name, eval_date, pinned_config=pinned.config, pinned_date=pinned.date
-        )
+        choice = wh.choose_baseline(conn, config_name, eval_date, pinned_config=pinned.config, pinned_date=pinned.date)
+        wait_for_undecided_nights(context, choice, config_name)
+        baseline = choice.key if isinstance(choice, wh.BaselineChoice) else None
         previous = baseline_metrics(conn, baseline)
         current_scores = wh.scores_with_outputs(conn, eval_date, config_name)
         baseline_scores = wh.scores_with_outputs(conn, baseline[1], baseline[0]) if baseline else current_scores.clear()
@@ -144,6 +210,9 @@ def run_metrics(
         "n_errors": responses.filter(pl.col("error_type").is_not_null()).height,
         "cost_usd": cost,
         "baseline_date": baseline[1] if baseline else None,
+        "baseline_config": baseline[0] if baseline else None,
+        "baseline_reason": choice.reason,
+        "factors_json": json.dumps(factors_of(plan, responses, verdicts, scores, keys)),
         "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
     }
     with open_warehouse(warehouse) as conn:
@@ -165,7 +234,8 @@ def run_metrics(
     return dg.MaterializeResult(
         metadata={
             **headline_metadata(compared),
-            "baseline": f"{baseline[0]} {baseline[1]}" if baseline else "none (first run)",
+            "baseline": f"{baseline[0]} {baseline[1]}" if baseline else "none",
+            "baseline_reason": choice.reason,
             "regressions": dg.MetadataValue.int(len(gated_regressions(comparisons))),
             "metric_rows": dg.MetadataValue.int(len(compared)),
         }

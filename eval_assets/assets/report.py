@@ -1,10 +1,12 @@
 """eval_report: Markdown + HTML report and raw outputs on disk; the config's thresholds as checks."""
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import replace
 
 import dagster as dg
+import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
@@ -28,6 +30,7 @@ from eval_assets.assets.report_checks import (
 )
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
+from eval_assets.reporting.changes import FactorChange, changed_factors
 from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
 from eval_assets.reporting.publish import publish_report
 from eval_assets.resources import EvalProject
@@ -75,11 +78,13 @@ def eval_report(
         cell = {name: wh.read_partition(conn, name, eval_date, config_name) for name in REPORT_TABLES}
         scored = wh.scored_examples(conn, eval_date, config_name)
         history = wh.metric_history(conn, config_names=[config_name], until=eval_date)
+        baseline_run = _baseline_run(conn, run)
     summary = run_summary(plan, run, call_costs(cell["responses"], cell["judge_verdicts"]))
     health, no_data = health_gates(plan, cell["scores"], cell["judge_verdicts"])
     outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)
     comparisons = cell["comparisons"]
     baseline_label = _baseline_label(comparisons, summary)
+    baseline_reason = run.get("baseline_reason")  # None for runs stored before schema 3
     declared = declared_threshold_checks(context)
     undeclared = [o.threshold.check_name for o in outcomes if o.threshold.check_name not in declared]
     if undeclared:
@@ -89,7 +94,7 @@ def eval_report(
         )
     checks = [
         *threshold_check_results(declared, outcomes, config_name),
-        regression_check(comparisons, config.regression, baseline_label),
+        regression_check(comparisons, config.regression, baseline_label, baseline_reason),
     ]
     regression = checks[-1]
     checks.extend(health_check_results(health))
@@ -102,6 +107,8 @@ def eval_report(
         ],
         alerts=health_alerts(health),
         baseline_label=baseline_label,
+        baseline_reason=baseline_reason,
+        changes=_changes(run, baseline_run),
         comparisons=comparison_lines(comparisons),
         flips=flip_lines(cell["flips"], cell["examples"]),
     )
@@ -129,13 +136,31 @@ def eval_report(
             **files,
             "example_pages": dg.MetadataValue.int(published.pages),
             "gates_failed": dg.MetadataValue.int(len(failed)),
-            "baseline": baseline_label or "none (first run)",
+            "baseline": baseline_label or "none",
+            "baseline_reason": baseline_reason or "",
         },
         check_results=checks,
     )
 
 
 REPORT_TABLES = ("metrics", "examples", "responses", "scores", "judge_verdicts", "comparisons", "flips")
+
+
+def _baseline_run(conn: duckdb.DuckDBPyConnection, run: Mapping[str, object]) -> Mapping[str, object] | None:
+    """The baseline partition's runs row (None without a baseline)."""
+    config, day = run.get("baseline_config"), run.get("baseline_date")
+    if not isinstance(config, str) or not isinstance(day, dt.date):
+        return None
+    rows = wh.read_partition(conn, "runs", day, config)
+    return rows.row(0, named=True) if rows.height else None
+
+
+def _changes(run: Mapping[str, object], baseline: Mapping[str, object] | None) -> tuple[FactorChange, ...] | None:
+    """What differs from the baseline; None when either side has no recorded factors."""
+    mine, theirs = run.get("factors_json"), baseline.get("factors_json") if baseline else None
+    if not isinstance(mine, str) or not isinstance(theirs, str):
+        return None
+    return tuple(changed_factors(json.loads(mine), json.loads(theirs)))
 
 
 def _baseline_label(comparisons: pl.DataFrame, summary: RunSummary) -> str | None:

@@ -17,9 +17,11 @@ from eval_assets.project import EvalPlan
 from eval_assets.reporting.format import (
     comparison_metric,
     describe_comparison,
+    describe_power,
     format_delta,
     format_interval,
     format_p_value,
+    format_power,
 )
 from eval_assets.reporting.model import ComparisonLine, GateLine
 from eval_assets.scoring.gates import (
@@ -32,7 +34,7 @@ from eval_assets.scoring.gates import (
 )
 from eval_assets.scoring.health import judge_health, scorer_coverage
 from eval_assets.scoring.metrics import ComparedMetric
-from eval_assets.scoring.regressions import gate_candidates, gated_regressions, largest_drop
+from eval_assets.scoring.regressions import gate_candidates, gate_verdict, gated_regressions, inconclusive, largest_drop
 
 
 def gate_outcomes(
@@ -142,15 +144,19 @@ NO_REGRESSION = "no_regression_vs_baseline"
 
 
 def regression_check(
-    comparisons: pl.DataFrame, policy: RegressionPolicy, baseline_label: str | None
+    comparisons: pl.DataFrame, policy: RegressionPolicy, baseline_label: str | None, baseline_reason: str | None = None
 ) -> dg.AssetCheckResult:
-    """The regression gate: fails only on a drop larger than min_effect AND significant at alpha."""
+    """The regression gate: fails only on a drop larger than min_effect AND significant at alpha.
+
+    ``baseline_reason`` says why that baseline was chosen (or why there is none); it is in the metadata.
+    """
     lines = comparison_lines(comparisons)
     gated = gate_candidates(lines)
     failing = gated_regressions(lines)
     severity = dg.AssetCheckSeverity.ERROR if policy.severity == "error" else dg.AssetCheckSeverity.WARN
     metadata: dict[str, Any] = {
-        "baseline": baseline_label or "none (first run)",
+        "baseline": baseline_label or "none",
+        "baseline_reason": baseline_reason or "",
         "min_effect": float_metadata(policy.min_effect),
         "alpha": float_metadata(policy.alpha),
     }
@@ -161,7 +167,11 @@ def regression_check(
             passed=True,
             severity=severity,
             metadata=metadata,
-            description="no baseline to compare with yet" if baseline_label is None else "no comparable examples",
+            description=(
+                f"no baseline to compare with: {baseline_reason or 'first run'}"
+                if baseline_label is None
+                else "no comparable examples"
+            ),
         )
     metadata.update(
         {
@@ -176,13 +186,28 @@ def regression_check(
             "comparisons": dg.MetadataValue.md(_comparison_table(gated)),
         }
     )
+    outcome = gate_verdict(lines) or "PASS"
+    weak = inconclusive(lines)
+    metadata["verdict"] = outcome
+    metadata["power"] = float_metadata(policy.power)
+    passed = not failing
     if failing:
         description = f"regression vs {baseline_label}: " + "; ".join(describe_comparison(c) for c in failing)
+    elif weak:
+        # The data could not have seen a drop of min_effect: say so, with what it would take.
+        passed = policy.inconclusive == "pass"
+        severity = dg.AssetCheckSeverity.ERROR if policy.inconclusive == "error" else dg.AssetCheckSeverity.WARN
+        metadata.update({"mde": float_metadata(weak[0].mde or 1.0), "n_needed": weak[0].n_needed or 0})
+        description = (
+            f"inconclusive vs {baseline_label}: "
+            + "; ".join(describe_power(c, policy.min_effect) for c in weak)
+            + f" (largest drop: {describe_comparison(worst)})"
+        )
     else:
         description = f"no significant drop vs {baseline_label} (largest: {describe_comparison(worst)})"
     return dg.AssetCheckResult(
         check_name=NO_REGRESSION,
-        passed=not failing,
+        passed=passed,
         severity=severity,
         metadata=metadata,
         description=description,
@@ -190,11 +215,15 @@ def regression_check(
 
 
 def _comparison_table(lines: Sequence[ComparisonLine]) -> str:
-    rows = ["| scorer | n | delta | 95% CI | p | regression |", "|---|---:|---:|---:|---:|---|"]
+    rows = [
+        "| scorer | n | delta | 95% CI | p | detectable drop (n needed) | verdict |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for c in lines:
         delta = format_delta(comparison_metric(c.kind), c.delta)
         interval = format_interval(c.kind, c.ci_low, c.ci_high)
-        rows.append(f"| {c.scorer} | {c.n:,} | {delta} | {interval} | {format_p_value(c.p_value)} | {c.regression} |")
+        p = format_p_value(c.p_value)
+        rows.append(f"| {c.scorer} | {c.n:,} | {delta} | {interval} | {p} | {format_power(c)} | {c.verdict or '—'} |")
     return "\n".join(rows)
 
 
@@ -264,6 +293,10 @@ def comparison_lines(comparisons: pl.DataFrame) -> list[ComparisonLine]:
             flipped_to_pass=r["flipped_to_pass"],
             regression=r["regression"],
             gated=r["gated"],
+            verdict=r["verdict"],
+            mde=r["mde"],
+            n_needed=r["n_needed"],
+            p_adjusted=r["p_adjusted"],
         )
         for r in ordered.iter_rows(named=True)
     ]

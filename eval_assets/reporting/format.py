@@ -30,11 +30,13 @@ COMPARISON_HEADER = (
     "Delta",
     "95% CI",
     "p-value",
+    "BH-adjusted p",
+    "Detectable drop (n needed)",
     "Flips (↓ to fail / ↑ to pass)",
     "Verdict",
 )
 #: Which of :data:`COMPARISON_HEADER` hold numbers (right-aligned).
-COMPARISON_NUMERIC = (False, False, True, True, True, True, True, True, True, False)
+COMPARISON_NUMERIC = (False, False, True, True, True, True, True, True, True, True, True, False)
 #: The paired test behind each comparison kind, in words.
 TEST_NAMES = {"pass_fail": "McNemar (exact)", "graded": "paired bootstrap"}
 
@@ -199,7 +201,18 @@ def comparison_verdict(line: ComparisonLine) -> str:
         return MISSING
     if line.regression:
         return f"{FAIL_MARK} regression" if line.gated else "⚠️ regression (not gated)"
+    if line.verdict == "INCONCLUSIVE":
+        return "❔ inconclusive (cannot detect the minimum effect at this n)"
     return "✅ no significant drop"
+
+
+def format_power(line: ComparisonLine) -> str:
+    """``62.0 pp (n ≥ 939)``: the smallest drop the test could detect, and the n that min_effect needs."""
+    if line.mde is None:
+        return MISSING
+    size = "pp" if line.kind == "pass_fail" else ""
+    drop = f"{line.mde * 100:.1f} pp" if size else f"{line.mde:.3f}"
+    return f"{drop} (n ≥ {line.n_needed:,})" if line.n_needed is not None else drop
 
 
 def comparison_status(line: ComparisonLine) -> Literal["fail", "warn", "pass", "unknown"]:
@@ -208,6 +221,8 @@ def comparison_status(line: ComparisonLine) -> Literal["fail", "warn", "pass", "
         return "unknown"
     if line.regression:
         return "fail" if line.gated else "warn"
+    if line.verdict == "INCONCLUSIVE":
+        return "unknown"
     return "pass"
 
 
@@ -222,6 +237,8 @@ def comparison_cells(line: ComparisonLine) -> list[str]:
         format_delta(metric, line.delta),
         format_interval(line.kind, line.ci_low, line.ci_high),
         format_p_value(line.p_value),
+        format_p_value(line.p_adjusted),
+        format_power(line),
         f"↓ {line.flipped_to_fail:,} / ↑ {line.flipped_to_pass:,}",
         comparison_verdict(line),
     ]
@@ -240,6 +257,14 @@ def describe_comparison(line: ComparisonLine) -> str:
         f"{cell_text(line.scorer)} {change} ({p_phrase(line.p_value)}, n={line.n:,}, "
         f"{line.flipped_to_fail:,} flipped to fail)"
     )
+
+
+def describe_power(line: ComparisonLine, min_effect: float) -> str:
+    """``refusal: n=10 detects only drops of 62.0 pp or more; 939 needed for 5.0 pp``."""
+    size = f"{line.mde * 100:.1f} pp" if line.kind == "pass_fail" and line.mde is not None else f"{line.mde or 1.0:.3f}"
+    effect = f"{min_effect * 100:.1f} pp" if line.kind == "pass_fail" else f"{min_effect:.3f}"
+    needed = f"; {line.n_needed:,} needed for {effect}" if line.n_needed is not None else ""
+    return f"{cell_text(line.scorer)}: n={line.n:,} detects only drops of {size} or more{needed}"
 
 
 def headline_text(metric: str, value: float | None, delta: float | None) -> str:

@@ -74,6 +74,7 @@ def render_html(report: ReportData, *, charts_html: str = "", all_examples: list
         everything = pages_section(report.example_pages) if report.example_pages else ""
     body = [
         _header(report),
+        _changes(report),
         _cards(report),
         _run_details(report),
         _notes(report.notes),
@@ -193,6 +194,32 @@ def _hashes(hashes: dict[str, str]) -> str:
     return "<br>".join(f"{text(name)} {code(value)}" for name, value in sorted(hashes.items()))
 
 
+def _changes(report: ReportData) -> str:
+    """What differs from the baseline, first thing under the header."""
+    if report.changes is None:
+        return ""
+    title = '<section id="changes"><h2>What changed since the baseline</h2>'
+    if not report.changes:
+        return (
+            f"{title}<p>Nothing: same model and version, system prompt, sampling parameters, datasets, rubrics, "
+            "judges, scorers and code as the baseline.</p></section>"
+        )
+    rows = "\n".join(
+        f"<tr><td>{text(c.factor)}</td><td>{_factor(c.before)}</td><td>{_factor(c.after)}</td></tr>"
+        for c in report.changes
+    )
+    head = "<thead><tr><th>Factor</th><th>Baseline</th><th>Now</th></tr></thead>"
+    return f"{title}<table>{head}<tbody>\n{rows}\n</tbody></table></section>"
+
+
+def _factor(value: str | None) -> str:
+    return code(value) if value is not None else "(none)"
+
+
+def _why(reason: str | None) -> str:
+    return f" ({text(reason, limit=LIST_LIMIT)})" if reason else ""
+
+
 def _run_details(report: ReportData) -> str:
     s, baseline = report.summary, _baseline(report)
     rows = [
@@ -205,7 +232,11 @@ def _run_details(report: ReportData) -> str:
         ("Config hash", code(s.config_hash)),
         ("Dataset hashes", _hashes(s.dataset_hashes)),
         ("Rubric hashes", _hashes(s.prompt_hashes)),
-        ("Baseline", text(baseline) if baseline else "none (first run)"),
+        (
+            "Baseline",
+            (text(baseline) if baseline else "none")
+            + (_why(report.baseline_reason) if baseline or report.baseline_reason else " (first run)"),
+        ),
         ("Examples / errors", f"{s.n_examples:,} / {s.n_errors:,}"),
     ]
     body = "\n".join(f"<tr><th>{label}</th><td>{value}</td></tr>" for label, value in rows)

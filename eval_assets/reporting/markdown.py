@@ -83,6 +83,7 @@ def render_markdown(report: ReportData) -> str:
         f"# Eval report — {md_text(summary.config_name)} — {md_text(summary.eval_date)}",
         _simulator_notice() if summary.simulated else "",
         _alerts(report.alerts),
+        _changes(report),
         _summary(report),
         _notes(report.notes),
         _gates(report.gates),
@@ -108,6 +109,28 @@ def _hashes(hashes: dict[str, str]) -> str:
     return ", ".join(f"{md_text(name)} {code_span(value)}" for name, value in sorted(hashes.items()))
 
 
+def _changes(report: ReportData) -> str:
+    """The report's opening: what differs from the baseline, so a drop is read next to its likely cause."""
+    if report.changes is None:
+        return ""
+    title = "## What changed since the baseline\n\n"
+    if not report.changes:
+        return title + (
+            "Nothing: same model and version, system prompt, sampling parameters, datasets, rubrics, judges, "
+            "scorers and code as the baseline."
+        )
+    rows = [[md_text(c.factor), _factor(c.before), _factor(c.after)] for c in report.changes]
+    return title + table(["Factor", "Baseline", "Now"], rows, numeric=[False, False, False])
+
+
+def _factor(value: str | None) -> str:
+    return code_span(value) if value is not None else "(none)"
+
+
+def _why(reason: str | None) -> str:
+    return f" ({md_text(reason, limit=LIST_LIMIT)})" if reason else ""
+
+
 def _summary(report: ReportData) -> str:
     s = report.summary
     baseline = report.baseline_label or s.baseline_date
@@ -122,7 +145,8 @@ def _summary(report: ReportData) -> str:
         f"- **Config hash:** {code_span(s.config_hash)}",
         f"- **Dataset hashes:** {_hashes(s.dataset_hashes)}",
         f"- **Rubric hashes:** {_hashes(s.prompt_hashes)}",
-        f"- **Baseline:** {md_text(baseline) if baseline else 'none (first run)'}",
+        f"- **Baseline:** {md_text(baseline) if baseline else 'none'}"
+        + (_why(report.baseline_reason) if baseline or report.baseline_reason else " (first run)"),
         f"- **Examples:** {s.n_examples:,}",
         f"- **Errors:** {s.n_errors:,}{error_rate}",
         f"- **Cost:** {md_text(format_cost(s.cost), limit=LIST_LIMIT)}",
@@ -282,7 +306,8 @@ def _regression(report: ReportData) -> str:
         return title + f"No comparable examples. Baseline: {md_text(report.baseline_label)}."
     baseline = md_text(report.baseline_label) if report.baseline_label else "the baseline run"
     parts = [
-        f"Compared example by example with {baseline} (same examples in both runs). A regression is a drop "
+        f"Compared example by example with {baseline}{_why(report.baseline_reason)} (same examples in both "
+        "runs). A regression is a drop "
         "larger than the configured minimum effect and significant at the configured level; only gated "
         f"scorers ({FAIL_MARK}) fail the regression gate."
     ]

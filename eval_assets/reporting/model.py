@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from eval_assets.reporting.changes import FactorChange
+
 
 @dataclass(frozen=True)
 class Cost:
@@ -135,8 +137,12 @@ class ComparisonLine:
     p_value: float | None
     flipped_to_fail: int
     flipped_to_pass: int
-    regression: bool  # drop > min_effect and p < alpha
-    gated: bool  # takes part in the regression gate
+    regression: bool  # verdict FAIL: drop > min_effect and p < alpha (secondary: BH-adjusted p)
+    gated: bool  # primary: takes part in the regression gate
+    verdict: str | None = None  # PASS | FAIL | INCONCLUSIVE (None: nothing paired, or stored before schema 3)
+    mde: float | None = None  # minimum detectable drop at the configured alpha and power
+    n_needed: int | None = None  # pairs needed to detect regression.min_effect
+    p_adjusted: float | None = None  # Benjamini-Hochberg over the night's comparisons
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,10 @@ class ReportData:
     outputs_file: str = "outputs.json"  # relative link to the raw outputs
     notes: list[str] = field(default_factory=list)
     baseline_label: str | None = None  # e.g. "candidate 2026-11-06" (None: no baseline yet)
+    baseline_reason: str | None = None  # why that baseline (or why none), e.g. "accepted by alice on ..."
+    #: Factors that differ from the baseline (model, prompt, datasets, ...); None: no baseline, or one stored
+    #: before factors were recorded.
+    changes: tuple[FactorChange, ...] | None = None
     comparisons: list[ComparisonLine] = field(default_factory=list)  # overall first, then by tag
     flips: list[FlipLine] = field(default_factory=list)  # pass -> fail first
     alerts: list[str] = field(default_factory=list)  # headline: the night's scoring failed (e.g. a broken judge)

@@ -1,4 +1,4 @@
-"""Which comparisons with the baseline take part in the regression gate, and which of them fail it (pure).
+"""Which comparisons with the baseline take part in the regression gate, and its PASS/FAIL/INCONCLUSIVE (pure).
 
 One rule for everyone: the regression check, the report's banner, the run metadata and the alerts all
 select gated regressions here, from any comparison shape with these attributes (the scoring's
@@ -39,6 +39,10 @@ class Comparison(Protocol):
     def p_value(self) -> float | None:
         """Two-sided p-value of the paired test."""
 
+    @property
+    def verdict(self) -> str | None:
+        """PASS, FAIL or INCONCLUSIVE (None: nothing paired, or stored before verdicts existed)."""
+
 
 C = TypeVar("C", bound=Comparison)
 
@@ -56,6 +60,22 @@ def gated_regressions(comparisons: Iterable[C]) -> list[C]:
     failing = [c for c in gate_candidates(comparisons) if c.regression]
     # A missing p-value sorts last; p = 0.0 is the most significant of all (not "missing").
     return sorted(failing, key=lambda c: (1.0 if c.p_value is None else c.p_value, c.delta or 0.0))
+
+
+def inconclusive(comparisons: Iterable[C]) -> list[C]:
+    """Gate candidates whose data cannot detect ``min_effect``, the least powerful (fewest pairs) first."""
+    return sorted((c for c in gate_candidates(comparisons) if c.verdict == "INCONCLUSIVE"), key=lambda c: c.n)
+
+
+def gate_verdict(comparisons: Iterable[C]) -> str | None:
+    """The regression gate's three-way verdict: FAIL on any gated regression, else INCONCLUSIVE when a gated
+    comparison cannot detect ``min_effect``, else PASS; None when nothing can be compared."""
+    candidates = gate_candidates(comparisons)
+    if not candidates:
+        return None
+    if any(c.regression for c in candidates):
+        return "FAIL"
+    return "INCONCLUSIVE" if inconclusive(candidates) else "PASS"
 
 
 def largest_drop(comparisons: Iterable[C]) -> C | None:

@@ -9,7 +9,7 @@ DuckDB connection, or a location. Modules:
 - ``migrations``: create a warehouse, upgrade an older one in place, refuse a newer one;
 - ``rows``: rows as typed frames (a misspelt or missing non-null field is an error, never a NULL);
 - ``cells``: replace and read one (date, config) cell of a table;
-- ``baselines``: which partition a partition is compared with;
+- ``baselines``: which partition a partition is compared with, and people's accepted baselines;
 - ``copy``: moving an older DuckDB warehouse into the lake;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
@@ -17,7 +17,16 @@ DuckDB connection, or a location. Modules:
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
 """
 
-from eval_assets.warehouse.baselines import previous_run_date, resolve_baseline
+from eval_assets.warehouse.baselines import (
+    Acceptance,
+    BaselineChoice,
+    NoBaseline,
+    accept_baseline,
+    acceptances,
+    choose_baseline,
+    previous_run_date,
+    resolve_baseline,
+)
 from eval_assets.warehouse.cache import (
     DuckDBCacheStore,
     cache_stats,
@@ -87,11 +96,14 @@ __all__ = [
     "SCHEMA_VERSION",
     "TABLES",
     "VIEWS",
+    "Acceptance",
+    "BaselineChoice",
     "Column",
     "CopiedTable",
     "CopyError",
     "DuckDBCacheStore",
     "NewDecision",
+    "NoBaseline",
     "OverallMetric",
     "QueryRefusedError",
     "ReadOnlySession",
@@ -101,7 +113,10 @@ __all__ = [
     "WarehouseSettingError",
     "WarehouseVersionError",
     "attach_sql",
+    "accept_baseline",
+    "acceptances",
     "cache_stats",
+    "choose_baseline",
     "clear_cache",
     "connect",
     "connect_readonly",

@@ -84,6 +84,21 @@ def _review_tables(conn: duckdb.DuckDBPyConnection) -> None:
         "raw_score DOUBLE, proposed_reference VARCHAR, note VARCHAR NOT NULL, reviewer VARCHAR NOT NULL, "
         "decided_at TIMESTAMP NOT NULL, evaluator_score DOUBLE, previous_decision_id VARCHAR, "
         "previous_decision VARCHAR, previous_score DOUBLE)"
+
+
+def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
+    """Accepted baselines, why a run's baseline was chosen (and what differs from it), each comparison's verdict,
+    power and adjusted p."""
+    conn.execute("ALTER TABLE runs ADD COLUMN baseline_config VARCHAR")
+    conn.execute("ALTER TABLE runs ADD COLUMN baseline_reason VARCHAR")
+    conn.execute("ALTER TABLE runs ADD COLUMN factors_json VARCHAR")
+    for column, sql_type in (("verdict", "VARCHAR"), ("mde", "DOUBLE"), ("n_needed", "BIGINT")):
+        conn.execute(f"ALTER TABLE comparisons ADD COLUMN {column} {sql_type}")
+    conn.execute("ALTER TABLE comparisons ADD COLUMN p_adjusted DOUBLE")
+    # No key constraint (DuckLake has none): the latest acceptance of a night is the one that counts.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS baseline_acceptances (config_name VARCHAR NOT NULL, eval_date DATE NOT NULL, "
+        "accepted_by VARCHAR NOT NULL, accepted_at TIMESTAMP NOT NULL, reason VARCHAR)"
     )
 
 
@@ -92,6 +107,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
     Migration(3, "partition_writes: one writer per cell at a time, on DuckLake too", _partition_writes),
     Migration(4, "review_tasks and review_decisions; scores.human_labelled, evaluator_score", _review_tables),
+    Migration(5, "accepted baselines; baseline reason; verdicts with power and BH", _accepted_baselines_and_verdicts),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -271,7 +271,7 @@ TABLES["responses"] = (
     ),
 )
 
-# Columns added to scores by schema version 3 (issue 10): a person's verdict used in place of the evaluator's.
+# Columns added to scores by schema version 4 (issue 10): a person's verdict used in place of the evaluator's.
 TABLES["scores"] = (
     *TABLES["scores"],
     _c(
@@ -283,7 +283,7 @@ TABLES["scores"] = (
     _c("evaluator_score", "DOUBLE", FLOAT, "the evaluator's own score, when a person's verdict replaced it"),
 )
 
-# Tables added by schema version 3 (issue 10): the nightly review queue, and the decisions people make.
+# Tables added by schema version 4 (issue 10): the nightly review queue, and the decisions people make.
 # Decisions are append-only: a changed mind is a new row naming the one it replaces, so none is ever lost.
 # No PRIMARY KEY or UNIQUE constraint (DuckLake has none): the writers keep ids unique.
 TABLES["review_tasks"] = (
@@ -326,6 +326,49 @@ TABLES["review_decisions"] = (
     _c("previous_score", "DOUBLE", FLOAT, "the score before this decision: the previous person's, else the "
        "evaluator's", required=True),
 )  # fmt: skip
+
+# Schema version 5: accepted baselines, why each baseline was chosen, and three-way verdicts with power.
+TABLES["runs"] = (
+    *TABLES["runs"],
+    _c("baseline_config", "VARCHAR", STR, "config of the baseline partition (null when none)", required=True),
+    _c(
+        "baseline_reason",
+        "VARCHAR",
+        STR,
+        "why that baseline: pinned in the config, accepted by a person, or the latest night that passed its "
+        "blocking gates (null for rows written before schema 3)",
+        required=True,
+    ),
+    _c(
+        "factors_json",
+        "VARCHAR",
+        STR,
+        "{factor: value}: model and version, system prompt hash, sampling params, dataset and rubric hashes, "
+        "judge versions, scorer versions, code and data commits (what the report compares with the baseline)",
+        required=True,
+    ),
+)
+TABLES["comparisons"] = (
+    *TABLES["comparisons"],
+    _c("verdict", "VARCHAR", STR, "PASS, FAIL or INCONCLUSIVE (cannot detect min_effect at this n)", required=True),
+    _c("mde", "DOUBLE", FLOAT, "minimum detectable drop at regression.alpha and regression.power", required=True),
+    _c("n_needed", "BIGINT", INT, "paired examples needed to detect regression.min_effect", required=True),
+    _c(
+        "p_adjusted",
+        "DOUBLE",
+        FLOAT,
+        "Benjamini-Hochberg adjusted p-value over the night's comparisons (secondary ones are judged on it)",
+        required=True,
+    ),
+)
+#: People's decisions that a night is a good baseline (``eval-assets baseline accept``); never pruned.
+TABLES["baseline_acceptances"] = (
+    _c("config_name", "VARCHAR", STR, "the config whose night was accepted", nullable=False),
+    _c("eval_date", "DATE", DATE, "the accepted night", nullable=False),
+    _c("accepted_by", "VARCHAR", STR, "who accepted it (login name)", nullable=False),
+    _c("accepted_at", "TIMESTAMP", TS, "when", nullable=False),
+    _c("reason", "VARCHAR", STR, "why, e.g. an intended model or prompt change"),
+)
 
 #: Which tables are computed directly from each table. Rewriting a table's cell clears everything downstream
 #: of it in the same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts

@@ -27,7 +27,8 @@ from eval_assets_tests.reporting.test_markdown import MARKDOWN_TAGS, _assert_tab
 REGRESSION_MARKDOWN_TAGS = MARKDOWN_TAGS | {"h3"}
 
 HEADER = (
-    "| Scorer | Test | n | Baseline | Current | Delta | 95% CI | p-value | Flips (↓ to fail / ↑ to pass) | Verdict |"
+    "| Scorer | Test | n | Baseline | Current | Delta | 95% CI | p-value | BH-adjusted p | Detectable drop (n needed) "
+    "| Flips (↓ to fail / ↑ to pass) | Verdict |"
 )
 
 
@@ -87,7 +88,7 @@ def test_comparison_without_pairs_shows_dashes() -> None:
     line = f.comparison(
         n=0, baseline=None, current=None, delta=None, ci_low=None, ci_high=None, p_value=None, flipped_to_fail=0
     )
-    assert comparison_cells(line) == ["McNemar (exact)", "0", "—", "—", "—", "—", "—", "↓ 0 / ↑ 5", "—"]
+    assert comparison_cells(line) == ["McNemar (exact)", "0", "—", "—", "—", "—", "—", "—", "—", "↓ 0 / ↑ 5", "—"]
 
 
 # --- Markdown -------------------------------------------------------------------------------------
@@ -112,17 +113,17 @@ def test_markdown_comparison_table() -> None:
     lines = section.splitlines()
     assert HEADER in lines
     assert (
-        "| refusal | McNemar (exact) | 200 | 90.5% | 79.1% | -11.4 pp | \\[-16.2, -6.6\\] pp | 0.0021 "
+        "| refusal | McNemar (exact) | 200 | 90.5% | 79.1% | -11.4 pp | \\[-16.2, -6.6\\] pp | 0.0021 | — | — "
         "| ↓ 25 / ↑ 3 | ❌ regression |"
     ) in lines
     # Graded: means with three decimals, a unitless delta and interval.
     assert (
-        "| helpfulness | paired bootstrap | 200 | 0.812 | 0.803 | -0.009 | \\[-0.031, +0.013\\] | 0.4300 "
+        "| helpfulness | paired bootstrap | 200 | 0.812 | 0.803 | -0.009 | \\[-0.031, +0.013\\] | 0.4300 | — | — "
         "| ↓ 0 / ↑ 0 | ✅ no significant drop |"
     ) in lines
     # A significant gain is no regression, and a tiny p-value is not printed as 0.0000.
     assert "| contains | McNemar (exact) | 200 | 70.0% | 75.0% | +5.0 pp |" in section
-    assert "| &lt;0.0001 | ↓ 9 / ↑ 5 | ✅ no significant drop |" in section
+    assert "| &lt;0.0001 | — | — | ↓ 9 / ↑ 5 | ✅ no significant drop |" in section
     assert any(line.startswith("| json\\_valid |") and line.endswith("| ⚠️ regression (not gated) |") for line in lines)
     _assert_tables_keep_their_columns(section)
 

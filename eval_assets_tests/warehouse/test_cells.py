@@ -149,6 +149,9 @@ def test_previous_run_date_is_the_latest_earlier_run(conn: duckdb.DuckDBPyConnec
         "n_examples": 1,
         "n_errors": 0,
         "finished_at": dt.datetime(2026, 11, 7),
+        "baseline_config": None,
+        "baseline_reason": None,
+        "factors_json": None,
     }
     for day in (dt.date(2026, 11, 3), dt.date(2026, 11, 5), dt.date(2026, 11, 9)):
         wh.replace_partition(conn, day, "nightly", {"runs": wh.frame("runs", [{**base, "eval_date": day}])})

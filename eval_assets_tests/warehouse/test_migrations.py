@@ -44,7 +44,8 @@ def test_a_version_1_warehouse_is_upgraded_in_place_with_its_rows(tmp_path: Path
         assert wh.schema_version(conn) == wh.SCHEMA_VERSION
         after = counts(conn)
         assert {t: n for t, n in after.items() if t in before} == before
-        assert after["review_tasks"] == after["review_decisions"] == 0  # created empty by migration 3
+        assert after["review_tasks"] == after["review_decisions"] == 0  # created empty by migration 4
+        assert after["baseline_acceptances"] == 0  # added by version 5, empty
         assert conn.execute("SELECT * FROM scored_examples").fetchall() == scored  # views still answer the same
         versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
         assert versions == [(m.version,) for m in wh.MIGRATIONS]
