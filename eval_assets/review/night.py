@@ -40,6 +40,7 @@ class _StoredComparison:
     n: int
     delta: float | None
     p_value: float | None
+    verdict: str | None = None
 
 
 def scorer_rules(config: EvalConfig, rubrics: Mapping[str, Rubric]) -> dict[str, ScorerRule]:
@@ -61,7 +62,9 @@ def scorer_rules(config: EvalConfig, rubrics: Mapping[str, Rubric]) -> dict[str,
 def regressed_scorers(comparisons: pl.DataFrame) -> set[str]:
     """Scorers whose regression check fails (the same rule as the gate: gated, overall, significant drop)."""
     stored = [
-        _StoredComparison(r["scorer"], r["tag"], r["gated"], r["regression"], r["n"], r["delta"], r["p_value"])
+        _StoredComparison(
+            r["scorer"], r["tag"], r["gated"], r["regression"], r["n"], r["delta"], r["p_value"], r.get("verdict")
+        )
         for r in comparisons.iter_rows(named=True)
     ]
     return {c.scorer for c in gated_regressions(stored)}

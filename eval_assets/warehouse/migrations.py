@@ -84,6 +84,7 @@ def _review_tables(conn: duckdb.DuckDBPyConnection) -> None:
         "raw_score DOUBLE, proposed_reference VARCHAR, note VARCHAR NOT NULL, reviewer VARCHAR NOT NULL, "
         "decided_at TIMESTAMP NOT NULL, evaluator_score DOUBLE, previous_decision_id VARCHAR, "
         "previous_decision VARCHAR, previous_score DOUBLE)"
+    )
 
 
 def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
