@@ -138,7 +138,19 @@ def attach_lake(
             Path(where.data_path).mkdir(parents=True, exist_ok=True)
         if where.catalog == "sqlite":
             _prepare_sqlite_catalog(Path(where.target))
-    conn.execute(f"ATTACH '{quoted(where.attach_url())}' AS {alias}{attach_options(where, read_only=read_only)}")
+    statement = f"ATTACH '{quoted(where.attach_url())}' AS {alias}{attach_options(where, read_only=read_only)}"
+    delay = 0.05
+    for attempt in range(1, 31):
+        try:
+            conn.execute(statement)
+            break
+        except duckdb.Error as exc:
+            # Two processes creating a new lake at once race on its catalog tables ("database is locked").
+            if attempt == 30 or not is_write_conflict(exc):
+                raise
+            conn.execute(f"DETACH DATABASE IF EXISTS {alias}")
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 2.0)
     # DuckLake retries a commit that lost a race on the catalog itself a few times; more is cheaper than ours.
     conn.execute("SET ducklake_max_retry_count = 100")
 
