@@ -146,7 +146,10 @@ def test_a_rerun_stopped_by_a_gate_does_not_leave_the_old_verdict_current(
     assert main(["gate", "--config", "nightly", "--date", "2026-11-06"]) == 1
     assert "Run incomplete" in capsys.readouterr().out
     assert query(small_nightly, "SELECT count(*) FROM metrics") == [(0,)]
-    assert not (eval_env / "runs" / "2026-11-06" / "nightly" / "report.md").exists()
+    # The old report is gone; in its place the stopped night's (issue 8.10), which gives no verdict.
+    report = (eval_env / "runs" / "2026-11-06" / "nightly" / "report.md").read_text()
+    assert "night stopped" in report and "budget reached" in report
+    assert "PASS" not in report and "FAIL" not in report
 
 
 def test_a_scorer_added_since_the_baseline_does_not_break_the_report(small_nightly: Path, data_dir: Path) -> None:
