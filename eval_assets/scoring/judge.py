@@ -43,8 +43,8 @@ def _preview(text: str, limit: int = 80) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} chars)"
 
 
-def _first_scored_object(text: str) -> dict[str, Any] | None:
-    """The first top-level JSON object in ``text`` that has a ``"score"`` key.
+def first_object_with(text: str, key: str) -> dict[str, Any] | None:
+    """The first top-level JSON object in ``text`` that has ``key`` (``"score"``, ``"label"``).
 
     Objects nested inside another object are not considered: in ``{"criteria": [{"score": 2}], ...}``
     the inner score is a sub-score, not the verdict.
@@ -58,7 +58,7 @@ def _first_scored_object(text: str) -> dict[str, Any] | None:
             # Not JSON here (a brace in prose, a Python dict, a truncated object): try the next brace.
             start = text.find("{", start + 1)
             continue
-        if isinstance(value, dict) and "score" in value:
+        if isinstance(value, dict) and key in value:
             return value
         start = text.find("{", end)
     return None
@@ -121,7 +121,7 @@ def parse_judge_answer(text: str, *, scale_min: float, scale_max: float) -> Judg
     span = scale_max - scale_min
     if not math.isfinite(span):
         raise ValueError(f"rubric scale [{scale_min}, {scale_max}] is too wide to normalize")
-    answer = _first_scored_object(text)
+    answer = first_object_with(text, "score")
     if answer is None:
         raise JudgeParseError(f'no JSON object with a "score" key in the judge answer {_preview(text)}')
     score = _score_as_float(answer["score"])

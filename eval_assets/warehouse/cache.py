@@ -126,15 +126,7 @@ class DuckDBCacheStore:
     def _connect(self, *, wait_s: float, read_only_too: bool) -> duckdb.DuckDBPyConnection:
         """A read-write connection (schema ensured), else, if allowed, a read-only one; retried until ``wait_s``."""
         if self.location.is_lake:
-            conn = connect(self.location)
-            if not self._schema_ensured:
-                try:
-                    ensure_schema(conn)
-                except BaseException:
-                    conn.close()
-                    raise
-                self._schema_ensured = True
-            return conn
+            return self._with_schema(connect(self.location))
         delay, waited = 0.05, 0.0
         while True:
             try:
@@ -151,14 +143,18 @@ class DuckDBCacheStore:
                 waited += delay
                 delay = min(delay * 2, 1.0)
                 continue
-            if not self._schema_ensured:
-                try:
-                    ensure_schema(conn)
-                except BaseException:
-                    conn.close()
-                    raise
-                self._schema_ensured = True
-            return conn
+            return self._with_schema(conn)
+
+    def _with_schema(self, conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """``conn``, the schema ensured the first time (closed if that fails)."""
+        if not self._schema_ensured:
+            try:
+                ensure_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._schema_ensured = True
+        return conn
 
 
 def _has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:

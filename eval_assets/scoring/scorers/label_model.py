@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 from pydantic import Field
 
 from eval_assets.config_base import Label
-from eval_assets.scoring.judge import JudgeParseError, JudgeVerdict
+from eval_assets.scoring.judge import JudgeParseError, JudgeVerdict, first_object_with
 from eval_assets.scoring.registry import JudgeOptions, OptionProblem, register_judge
 
 #: The line naming the labels; the offline judge reads the last such line of a prompt.
@@ -74,21 +73,6 @@ def _preview(text: str, limit: int = 80) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} chars)"
 
 
-def _first_labelled_object(text: str) -> dict[str, Any] | None:
-    decoder = json.JSONDecoder()
-    start = text.find("{")
-    while start != -1:
-        try:
-            value, end = decoder.raw_decode(text, start)
-        except (ValueError, RecursionError):
-            start = text.find("{", start + 1)
-            continue
-        if isinstance(value, dict) and "label" in value:
-            return value
-        start = text.find("{", end)
-    return None
-
-
 def parse_label_answer(text: str, labels: list[str]) -> tuple[str, str]:
     """Read a judge's chosen label.
 
@@ -103,7 +87,7 @@ def parse_label_answer(text: str, labels: list[str]) -> tuple[str, str]:
         JudgeParseError: When the answer holds no label from the list (or the label is not a string).
     """
     by_fold = {_fold(label): label for label in labels}
-    answer = _first_labelled_object(text)
+    answer = first_object_with(text, "label")
     if answer is None:
         bare = text.strip().rstrip(".").strip().strip("\"'`").strip()
         if _fold(bare) in by_fold:
