@@ -16,29 +16,24 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from eval_assets.config_base import CONFIG_NAME_PATTERN as CONFIG_NAME_PATTERN  # re-exported for project, cli
 from eval_assets.config_base import (
-    LABEL_PATTERN,
-    MODEL_ID_PATTERN,
-    RUBRIC_NAME_PATTERN,
-    SCORER_NAME_PATTERN,
     Label,
     Seed,
 )
 from eval_assets.config_base import ModelSpec as ModelSpec  # re-exported: the llm layer imports it from here
 from eval_assets.config_base import StrictModel as _Strict
 from eval_assets.config_checks import check_dataset_path
+from eval_assets.config_errors import problems_from_validation
 from eval_assets.errors import InputProblem, InvalidInputError
 from eval_assets.review.policy import ReviewPolicy, review_problems
 from eval_assets.scoring import catalogue
+from eval_assets.scoring.registry import ScorerSpec as ScorerSpec  # re-exported for callers of the config
 from eval_assets.scoring.registry import (
-    COMMON_FIELDS,
-    all_scorers,
     judge_options,
     scorer_for,
-    scorer_named,
     scorer_spec_type,
 )
-from eval_assets.scoring.registry import ScorerSpec as ScorerSpec  # re-exported for callers of the config
 from eval_assets.yaml_lines import (
     FieldPath,
     YamlSyntaxError,
@@ -47,9 +42,6 @@ from eval_assets.yaml_lines import (
     load_yaml_with_lines,
     read_yaml_text,
 )
-
-#: Config names become Dagster partition keys: no separators Dagster reserves ("|", ",", "[", "]", "...").
-CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 if TYPE_CHECKING:
     AnyScorerSpec = ScorerSpec
@@ -337,81 +329,12 @@ def load_config(path: Path) -> LoadedConfig:
     try:
         config = EvalConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_problems_from_validation(exc, path, lines))
+        problems.extend(problems_from_validation(exc, path, lines))
         raise InvalidInputError(problems) from exc
     problems.extend(_internal_consistency(config, path, lines))
     if problems:
         raise InvalidInputError(problems)
     return LoadedConfig(name=name, path=path, config=config, content_hash=config_hash(config), field_lines=lines)
-
-
-#: What each name pattern means, said in words instead of as a regular expression.
-_PATTERN_MEANINGS = {
-    CONFIG_NAME_PATTERN.pattern: "a config name: letters, digits, '-', '_' and '.' (at most 63 characters)",
-    SCORER_NAME_PATTERN: "lowercase letters, digits and '_', starting with a letter (at most 63 characters)",
-    RUBRIC_NAME_PATTERN: "a file name in prompts/ without .md: letters, digits, '-', '_' and '.' (no '/')",
-    LABEL_PATTERN: "must not contain control or invisible formatting characters",
-    MODEL_ID_PATTERN: "a model id: no spaces or control characters, at most 256 characters",
-}
-
-
-def _problems_from_validation(exc: ValidationError, path: Path, lines: dict[FieldPath, int]) -> list[InputProblem]:
-    problems = []
-    for error in exc.errors():
-        loc, scorer = _without_union_tag(tuple(part for part in error["loc"] if isinstance(part, str | int)))
-        message = error["msg"].removeprefix("Value error, ")
-        option = loc[2] if scorer is not None and len(loc) == 3 else None
-        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            loc = (*loc, "scorer")
-            known = ", ".join(entry.name for entry in all_scorers())
-            tag = error.get("ctx", {}).get("tag")
-            message = (
-                f"unknown scorer {tag!r}; known scorers: {known}"
-                if error["type"] == "union_tag_invalid"
-                else f"missing: which scorer to apply (one of: {known})"
-            )
-        elif error["type"] == "extra_forbidden":
-            message = (
-                _not_an_option(scorer, str(option))
-                if scorer is not None and option is not None
-                else "unknown field (check the spelling; see README 'Config format')"
-            )
-        elif error["type"] == "missing" and scorer is not None and option is not None:
-            described = scorer_named(scorer).options.model_fields[str(option)].description or ""
-            message = f"{scorer} needs {option!r}: {described[:1].lower()}{described[1:]}"
-        elif error["type"] == "model_attributes_type" and len(loc) == 2 and loc[0] == "scorers":
-            message = "each scorer is a mapping with a 'scorer' key, e.g. '- scorer: contains'"
-        elif error["type"] == "literal_error":
-            message = f"{message}, got {error.get('input')!r}"
-        elif error["type"] == "string_pattern_mismatch":
-            message = _PATTERN_MEANINGS.get(str(error.get("ctx", {}).get("pattern")), message)
-        problems.append(InputProblem(path, line_for(lines, loc), format_field_path(loc) or None, message))
-    return problems
-
-
-def _without_union_tag(loc: FieldPath) -> tuple[FieldPath, str | None]:
-    """``("scorers", 0, "contains", "pattern")`` -> ``(("scorers", 0, "pattern"), "contains")``.
-
-    Pydantic puts the discriminator's value into the location of errors inside a union member; the file
-    has no such key, so it would hide the line and garble the field.
-    """
-    tagged = len(loc) >= 3 and loc[0] == "scorers" and isinstance(loc[1], int) and isinstance(loc[2], str)
-    if tagged and loc[2] in {entry.name for entry in all_scorers()}:
-        return (*loc[:2], *loc[3:]), str(loc[2])
-    return loc, None
-
-
-def _not_an_option(scorer: str, option: str) -> str:
-    """Why ``option`` is refused on ``scorer``, naming the scorers that do take it and what this one takes."""
-    takers = [entry.name for entry in all_scorers() if option in entry.options.model_fields]
-    takes = ", ".join(sorted(scorer_named(scorer).options.model_fields)) or "no options"
-    common = ", ".join(sorted(COMMON_FIELDS - {"scorer"}))
-    why = (
-        f"{option!r} only applies to {' and '.join(takers)}, not {scorer}"
-        if takers
-        else f"{scorer} has no option {option!r} (check the spelling)"
-    )
-    return f"unknown field: {why}; {scorer} takes {takes} (and {common})"
 
 
 def _internal_consistency(config: EvalConfig, path: Path, lines: dict[FieldPath, int]) -> list[InputProblem]:

@@ -7,12 +7,15 @@ point one way (``config`` -> ``scoring.registry`` -> this module).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eval_assets.config_checks import check_api_base
 
+#: Config names become Dagster partition keys: no separators Dagster reserves ("|", ",", "[", "]", "...").
+CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 #: Scorer names prefix metrics and appear in every row: lowercase, digits and '_'.
 SCORER_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 #: A rubric is named by its file in prompts/ (no directories: the name cannot walk out of prompts/).
