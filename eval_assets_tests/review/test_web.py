@@ -158,3 +158,21 @@ def test_no_page_shows_the_warehouse_or_data_directory_path(local: TestClient, d
 
 def test_an_unknown_task_is_a_404(local: TestClient) -> None:
     assert local.get("/task/nope").status_code == 404
+
+
+def test_the_templates_and_static_files_ship_as_package_data() -> None:
+    import fnmatch
+    import tomllib
+
+    import eval_assets
+
+    root = Path(eval_assets.__file__).parent
+    globs = tomllib.loads((root.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    files = [
+        p.relative_to(root).as_posix()
+        for p in (root / "review" / "web").rglob("*")
+        if p.suffix in {".html", ".css", ".js"}
+    ]
+    assert len(files) >= 5
+    for name in files:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in globs["eval_assets"]), name
