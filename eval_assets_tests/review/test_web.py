@@ -176,3 +176,29 @@ def test_the_templates_and_static_files_ship_as_package_data() -> None:
     assert len(files) >= 5
     for name in files:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in globs["eval_assets"]), name
+
+
+def test_a_locked_plain_warehouse_is_a_503_that_names_no_path(data_dir: Path, warehouse: Path) -> None:
+    import subprocess
+    import sys
+
+    settings = ReviewSettings(
+        data_dir=data_dir, warehouse=wh.parse_location(warehouse), policy=AccessPolicy(None, True), wait_s=0.3
+    )
+    script = f"import duckdb, time; c = duckdb.connect({str(warehouse)!r}); print('held', flush=True); time.sleep(30)"
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            with TestClient(create_app(settings), base_url=LOCAL) as busy:
+                answer = busy.get("/")
+            assert answer.status_code == 503 and "locked by another process" in answer.text
+            assert str(warehouse) not in answer.text
+        finally:
+            holder.kill()
+
+
+def test_the_reviewer_form_only_sends_the_browser_back_to_this_page(local: TestClient) -> None:
+    token = csrf_of(local.get("/").text)
+    for back, where in (("/task/x?status=open", "/task/x?status=open"), ("/\\evil.example", "/"), ("https://e.x", "/")):
+        answer = local.post("/reviewer", data={"reviewer": "ana", "back": back, "csrf": token})
+        assert answer.headers["location"] == where, back

@@ -8,6 +8,7 @@ model with ``eval_assets.review.page`` / ``task_page`` and renders a template. N
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
@@ -52,6 +53,8 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
 }
 T = TypeVar("T")
+#: Where a form may send the browser back to: a path of this page ("//host" or "/\\host" would leave it).
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9_\-./?=&%]*")
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ def create_app(settings: ReviewSettings) -> Starlette:
     async def set_reviewer(request: Request) -> Response:
         name = request.state.form.get("reviewer", "").strip()[:100]
         back = request.state.form.get("back", "/")
-        response = RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+        response = RedirectResponse(back if _LOCAL_PATH.fullmatch(back) else "/", 303)
         if name:
             _set_cookie(response, REVIEWER_COOKIE, name, settings, http_only=True)
         else:
@@ -201,7 +204,16 @@ def create_app(settings: ReviewSettings) -> Starlette:
         Route("/reviewer", set_reviewer, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=_guard(settings))])
+    async def busy(request: Request, exc: Exception) -> Response:
+        # The message names no path: the page shows nothing of the machine's file system.
+        text = "the warehouse is locked by another process (a nightly run?): try again in a moment"
+        return _headers(PlainTextResponse(text, status_code=503, headers={"retry-after": "5"}))
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=_guard(settings))],
+        exception_handlers={wh.WarehouseBusyError: busy},
+    )
 
 
 def _read(
