@@ -6,19 +6,24 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from eval_assets import warehouse as wh
+from eval_assets.cli import review_serve
 from eval_assets.cli.options import command_parser, parse_date, positive
 from eval_assets.cli.sql import render_frame
 from eval_assets.errors import InvalidInputError
 from eval_assets.outcome import EXIT_OK, UsageError
 from eval_assets.reporting.sanitize import json_terminal_text, terminal_text
-from eval_assets.review.decisions import DecisionError, ProposedDecision, check_decision, normalize
+from eval_assets.review.decisions import DecisionError, ProposedDecision, check_decision
 from eval_assets.review.policy import REASONS
+from eval_assets.review.scales import scorer_scale
 from eval_assets.settings import Settings
 
 #: Decisions as typed on the command line -> as stored.
@@ -45,7 +50,8 @@ def add_parser(commands: Any) -> None:
         "  eval-assets review decide 3f2a9c01b7de agree --reviewer ana\n"
         '  eval-assets review decide 3f2a9c01b7de override --score 2 --note "misses the refund window"\n'
         '  eval-assets review decide 3f2a9c01b7de reference-wrong --reference "$9.99 a month"\n'
-        "  eval-assets review export --output decisions.jsonl",
+        "  eval-assets review export --output decisions.jsonl\n"
+        "  eval-assets review serve --reviewer ana",
     )
     actions = parser.add_subparsers(dest="review_action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="tasks, newest night first, most urgent first")
@@ -71,6 +77,15 @@ def add_parser(commands: Any) -> None:
     export.add_argument("--config", help="only decisions on this config's tasks")
     export.add_argument("--output", help="write to this file instead of standard output")
     export.set_defaults(needs="warehouse", handler=cmd_export)
+    for action in (listing, decide, export):
+        action.add_argument(
+            "--wait",
+            type=positive(float),
+            default=30.0,
+            metavar="SECONDS",
+            help="how long to wait for a run holding a plain .duckdb warehouse (default 30)",
+        )
+    review_serve.add_parser(actions)
 
 
 def _require_warehouse(settings: Settings) -> None:
@@ -78,10 +93,20 @@ def _require_warehouse(settings: Settings) -> None:
         raise UsageError(f"no warehouse at {settings.warehouse_path}: run `eval-assets run` first")
 
 
+@contextmanager
+def _open(settings: Settings, args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse for reading and deciding; a plain file locked past ``--wait`` is one clear error line."""
+    _require_warehouse(settings)
+    try:
+        with wh.open_for_decisions(settings.warehouse_path, wait_s=args.wait) as conn:
+            yield conn
+    except wh.WarehouseBusyError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the tasks matching the filters."""
-    _require_warehouse(settings)
-    with wh.open_for_decisions(settings.warehouse_path) as conn:
+    with _open(settings, args) as conn:
         tasks = wh.review_queue(
             conn,
             config_name=args.config,
@@ -101,12 +126,11 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
     """Record one decision; the previous one on the same example and output stays, named by the new one."""
-    _require_warehouse(settings)
     reviewer = args.reviewer or os.environ.get(REVIEWER_VARIABLE, "")
     if not reviewer.strip():
         raise UsageError(f"say who decides: --reviewer NAME (or set ${REVIEWER_VARIABLE})")
     decision = ACTIONS[args.decision]
-    with wh.open_for_decisions(settings.warehouse_path) as conn:
+    with _open(settings, args) as conn:
         task = wh.task_by_id(conn, args.task)
         if task is None:
             raise UsageError(f"no review task {args.task!r}: `eval-assets review list` shows the ids")
@@ -151,31 +175,21 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
 
 def _normalized(data_dir: Path, task: dict[str, Any], raw: float) -> float:
     """An override's score on the rubric's scale (pass/fail scorers: 0 or 1), normalized to [0, 1]."""
-    from eval_assets.project import load_named_config
-    from eval_assets.rubrics import load_rubric
-    from eval_assets.scoring.registry import judge_options
-
     try:
-        loaded = load_named_config(data_dir, task["config_name"])
+        scale = scorer_scale(data_dir, task["config_name"], task["scorer"])
     except InvalidInputError as exc:
         raise UsageError(f"cannot read the task's config to find the scorer's scale: {exc}") from None
-    spec = next((s for s in loaded.config.scorers if s.key == task["scorer"]), None)
-    panel = judge_options(spec) if spec is not None else None
+    if scale is None:
+        raise UsageError(f"the config {task['config_name']} no longer has the scorer {task['scorer']}")
     try:
-        if panel is None:
-            if raw not in (0, 1):
-                raise DecisionError(f"{task['scorer']} passes or fails: --score is 0 (fail) or 1 (pass), got {raw:g}")
-            return float(raw)
-        rubric = load_rubric(data_dir / "prompts" / f"{panel.rubric}.md")
-        return normalize(raw, scale_min=rubric.scale_min, scale_max=rubric.scale_max)
+        return scale.normalized(raw)
     except DecisionError as exc:
         raise UsageError(str(exc)) from None
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write every decision as one JSON object a line."""
-    _require_warehouse(settings)
-    with wh.open_for_decisions(settings.warehouse_path) as conn:
+    with _open(settings, args) as conn:
         rows = wh.decisions(conn, config_name=args.config).to_dicts()
     lines = [json.dumps(row, default=str, ensure_ascii=False, sort_keys=True) for row in rows]
     text = "".join(line + "\n" for line in lines)

@@ -63,13 +63,18 @@ from eval_assets.warehouse.reads import (
 )
 from eval_assets.warehouse.review import (
     NewDecision,
+    TaskContext,
+    WarehouseBusyError,
     decisions,
     human_verdicts,
     open_for_decisions,
+    queue_counts,
     record_decision,
     review_queue,
+    reviewer_progress,
     settled_keys,
     task_by_id,
+    task_context,
     task_id,
 )
 from eval_assets.warehouse.rows import RowError, frame
@@ -109,6 +114,8 @@ __all__ = [
     "ReadOnlySession",
     "RowError",
     "StoredGate",
+    "TaskContext",
+    "WarehouseBusyError",
     "WarehouseLocation",
     "WarehouseSettingError",
     "WarehouseVersionError",
@@ -142,11 +149,13 @@ __all__ = [
     "overall_metrics",
     "parse_location",
     "previous_run_date",
+    "queue_counts",
     "read_partition",
     "record_decision",
     "replace_partition",
     "resolve_baseline",
     "review_queue",
+    "reviewer_progress",
     "scalar",
     "schema_version",
     "scored_examples",
@@ -158,5 +167,6 @@ __all__ = [
     "stored_gates",
     "table_ddl",
     "task_by_id",
+    "task_context",
     "task_id",
 ]

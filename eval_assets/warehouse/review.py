@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from eval_assets.warehouse.connection import connect, sql_frame
+from eval_assets.warehouse.connection import connect, in_transaction, sql_frame
 from eval_assets.warehouse.location import WarehouseLocation
 from eval_assets.warehouse.migrations import ensure_schema
 from eval_assets.warehouse.rows import frame
@@ -129,12 +129,16 @@ class NewDecision:
 def record_decision(conn: duckdb.DuckDBPyConnection, task: dict[str, Any], new: NewDecision) -> dict[str, Any]:
     """Append a decision on ``task``, naming the decision it replaces and its value, in one transaction.
 
+    A commit that loses a race with a nightly run writing the same lake is retried (the previous decision is
+    read again then), so a reviewer's decision neither fails nor goes missing while a run writes.
+
     Returns:
         The row written.
     """
     key = [task["dataset"], task["example_id"], task["output_hash"], task["scorer"]]
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    decision_id = uuid.uuid4().hex  # one id for every attempt: a retried commit cannot write two rows
+
+    def write() -> dict[str, Any]:
         previous = conn.execute(
             "SELECT decision_id, decision, score FROM review_decisions "
             "WHERE dataset = ? AND example_id = ? AND output_hash = ? AND scorer = ? AND decision <> 'skip' "
@@ -143,7 +147,7 @@ def record_decision(conn: duckdb.DuckDBPyConnection, task: dict[str, Any], new: 
         ).fetchall()
         before = previous[0] if previous else (None, None, task["score"])
         row = {
-            "decision_id": uuid.uuid4().hex,
+            "decision_id": decision_id,
             "task_id": task["task_id"],
             "eval_date": task["eval_date"],
             "config_name": task["config_name"],
@@ -168,11 +172,9 @@ def record_decision(conn: duckdb.DuckDBPyConnection, task: dict[str, Any], new: 
             conn.execute("INSERT INTO review_decisions BY NAME SELECT * FROM incoming_decision")
         finally:
             conn.unregister("incoming_decision")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return row
+        return row
+
+    return in_transaction(conn, write)
 
 
 def decisions(conn: duckdb.DuckDBPyConnection, *, config_name: str | None = None) -> pl.DataFrame:
@@ -206,6 +208,88 @@ def human_verdicts(
     return {(d, e, o, s): (float(score), str(who)) for d, e, o, s, score, who in rows if score is not None}
 
 
+def queue_counts(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Tasks per config, night, reasons, scorer and status: what the review page's filters offer and count."""
+    return sql_frame(
+        conn,
+        f"SELECT config_name, eval_date, reasons, scorer, status, count(*) AS n FROM ({_QUEUE}) "
+        "GROUP BY ALL ORDER BY ALL",
+    )
+
+
+def reviewer_progress(conn: duckdb.DuckDBPyConnection, *, today: dt.date) -> pl.DataFrame:
+    """Per reviewer: decisions made (skips apart), skips, decisions made on ``today`` (UTC), and the latest time."""
+    return sql_frame(
+        conn,
+        "SELECT reviewer, count(*) FILTER (WHERE decision <> 'skip') AS decided, "
+        "count(*) FILTER (WHERE decision = 'skip') AS skipped, "
+        "count(*) FILTER (WHERE decision <> 'skip' AND CAST(decided_at AS DATE) = $today) AS decided_today, "
+        "max(decided_at) AS last_decided_at FROM review_decisions GROUP BY reviewer ORDER BY decided DESC, reviewer",
+        {"today": today},
+    )
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a reviewer needs beside the task: the example, the answer, every evaluator, the flip, the history.
+
+    Attributes:
+        example: The ``examples`` row of the task's night (None if it was pruned).
+        response: The ``responses`` row (None if pruned).
+        scores: Every scorer's row on the example that night.
+        verdicts: Every judge's verdict on the example that night (each judge separately).
+        flip: The ``flips`` row of the task's scorer, when the example flipped against the baseline.
+        history: The example's scores on the task's scorer over the config's latest nights up to the task's,
+            newest first, with each night's answer.
+        decisions: Every decision on the example and scorer (any output), oldest first.
+    """
+
+    example: dict[str, Any] | None
+    response: dict[str, Any] | None
+    scores: pl.DataFrame
+    verdicts: pl.DataFrame
+    flip: dict[str, Any] | None
+    history: pl.DataFrame
+    decisions: pl.DataFrame
+
+
+def task_context(conn: duckdb.DuckDBPyConnection, task: dict[str, Any], *, nights: int = 10) -> TaskContext:
+    """Everything the task view shows besides the task row (``nights``: how much history)."""
+    cell = {"d": task["eval_date"], "c": task["config_name"], "ds": task["dataset"], "e": task["example_id"]}
+    on_example = "eval_date = $d AND config_name = $c AND dataset = $ds AND example_id = $e"
+
+    def first(query: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        found = sql_frame(conn, query, params)
+        return found.row(0, named=True) if found.height else None
+
+    scorer = {**cell, "s": task["scorer"]}
+    return TaskContext(
+        example=first(f"SELECT * FROM examples WHERE {on_example} LIMIT 1", cell),
+        response=first(f"SELECT * FROM responses WHERE {on_example} LIMIT 1", cell),
+        scores=sql_frame(conn, f"SELECT * FROM scores WHERE {on_example} ORDER BY scorer", cell),
+        verdicts=sql_frame(conn, f"SELECT * FROM judge_verdicts WHERE {on_example} ORDER BY scorer, judge_model", cell),
+        flip=first(f"SELECT * FROM flips WHERE {on_example} AND scorer = $s LIMIT 1", scorer),
+        history=sql_frame(
+            conn,
+            "SELECT s.eval_date, s.score, s.passed, s.human_labelled, s.evaluator_score, s.detail, r.output_text "
+            "FROM scores s LEFT JOIN responses r USING (eval_date, config_name, dataset, example_id) "
+            "WHERE s.config_name = $c AND s.dataset = $ds AND s.example_id = $e AND s.scorer = $s "
+            "AND s.eval_date <= $d ORDER BY s.eval_date DESC LIMIT $n",
+            {**scorer, "n": nights},
+        ),
+        decisions=sql_frame(
+            conn,
+            "SELECT * FROM review_decisions WHERE dataset = $ds AND example_id = $e AND scorer = $s "
+            "ORDER BY decided_at, decision_id",
+            {"ds": task["dataset"], "e": task["example_id"], "s": task["scorer"]},
+        ),
+    )
+
+
+class WarehouseBusyError(RuntimeError):
+    """A plain DuckDB warehouse stayed locked by another process for longer than a reviewer waits."""
+
+
 @contextmanager
 def open_for_decisions(
     location: str | Path | WarehouseLocation, *, wait_s: float = 30.0
@@ -215,15 +299,21 @@ def open_for_decisions(
     A DuckLake takes readers and writers beside a run; a plain DuckDB file allows one writing process and
     runs hold it only for short writes, so a reviewer's decision waits for the write in progress instead
     of failing.
+
+    Raises:
+        WarehouseBusyError: the file was still locked after ``wait_s`` seconds (the message names it).
     """
     delay, waited = 0.05, 0.0
     while True:
         try:
             conn = connect(location)
             break
-        except duckdb.IOException:
+        except duckdb.IOException as exc:
             if waited >= wait_s:
-                raise
+                raise WarehouseBusyError(
+                    f"the warehouse {location} is locked by another process (a run or an open session?); "
+                    f"waited {waited:.0f} s: try again when it finishes"
+                ) from exc
             time.sleep(delay)
             waited += delay
             delay = min(delay * 2, 1.0)
