@@ -14,7 +14,9 @@ DuckDB connection, or a location. Modules:
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
 - ``review``: review tasks and people's decisions (append-only);
-- ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
+- ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks;
+- ``retention``: which per-example rows are past their keeping, and removing them;
+- ``maintenance``: giving the space back (DuckLake compaction and snapshot expiry, CHECKPOINT).
 """
 
 from eval_assets.warehouse.baselines import (
@@ -37,6 +39,7 @@ from eval_assets.warehouse.cache import (
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
 from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
+from eval_assets.warehouse.maintenance import Maintenance, give_space_back, storage_bytes
 from eval_assets.warehouse.location import WarehouseLocation, WarehouseSettingError, default_setting, parse_location
 from eval_assets.warehouse.migrations import (
     MIGRATIONS,
@@ -60,6 +63,17 @@ from eval_assets.warehouse.reads import (
     scores_with_outputs,
     spent_in_run,
     stored_gates,
+)
+from eval_assets.warehouse.retention import (
+    DETAIL_TABLES,
+    NightRows,
+    Protection,
+    RetentionPlan,
+    RetentionResult,
+    TablePlan,
+    Windows,
+    apply_retention,
+    plan_retention,
 )
 from eval_assets.warehouse.review import (
     NewDecision,
@@ -88,6 +102,7 @@ from eval_assets.warehouse.schema import (
 
 __all__ = [
     "DERIVED_FROM_HERE",
+    "DETAIL_TABLES",
     "LINEAGE_KEYS",
     "MIGRATIONS",
     "PARTITIONED_TABLES",
@@ -112,6 +127,17 @@ __all__ = [
     "WarehouseLocation",
     "WarehouseSettingError",
     "WarehouseVersionError",
+    "storage_bytes",
+    "plan_retention",
+    "give_space_back",
+    "apply_retention",
+    "Windows",
+    "TablePlan",
+    "RetentionResult",
+    "RetentionPlan",
+    "Protection",
+    "NightRows",
+    "Maintenance",
     "accept_baseline",
     "acceptances",
     "attach_sql",
