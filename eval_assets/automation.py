@@ -12,7 +12,6 @@ from pydantic import Field
 
 from eval_assets import retention
 from eval_assets import warehouse as wh
-
 from eval_assets.alerts import RunCursor
 from eval_assets.announcing import Announcer, FinishedRun, finished_runs
 from eval_assets.assets.common import GROUP

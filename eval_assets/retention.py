@@ -145,7 +145,8 @@ def describe_plan(plan: RetentionPlan) -> list[str]:
 def describe_result(result: RetentionResult) -> list[str]:
     """What an apply prints: what was removed, and the nights left alone."""
     lines = [
-        f"  removed {rows:,} rows of {table} ({result.nights[table]:,} nights)" for table, rows in result.removed.items()
+        f"  removed {rows:,} rows of {table} ({result.nights[table]:,} nights)"
+        for table, rows in result.removed.items()
     ]
     lines.append(f"  removed {result.cache_rows:,} cached answers")
     lines.extend(f"  left {config} {day} alone: {why}" for (config, day), why in sorted(result.skipped.items()))

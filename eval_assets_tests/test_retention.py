@@ -10,19 +10,26 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import duckdb
+import dagster as dg
 import polars as pl
 import pytest
 
 from eval_assets import retention
 from eval_assets import warehouse as wh
+from eval_assets.assets.partitions import cell_key
 from eval_assets.cli import main
+from eval_assets.definitions import build_definitions
+from eval_assets.errors import InvalidInputError
+from eval_assets.project import load_named_config
 from eval_assets.reporting.charts import trend_figures
+from eval_assets.settings import Settings
+from eval_assets_tests.conftest import REPO_DATA
 from eval_assets_tests.helpers import edit_config, limit_datasets
 
 TODAY = dt.date(2026, 6, 1)
@@ -35,6 +42,31 @@ AGGREGATES = ("metrics", "runs", "comparisons", "gate_results", "review_decision
 def night(n: int) -> dt.date:
     """Night ``n`` back from TODAY (1 is yesterday, the newest night)."""
     return TODAY - dt.timedelta(days=n)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The 120-night warehouse (a plain DuckDB file) and its data directory, built once for this module."""
+    root = tmp_path_factory.mktemp("built")
+    data_dir = root / "data"
+    for folder in ("configs", "datasets", "prompts"):
+        shutil.copytree(REPO_DATA / folder, data_dir / folder)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return build(data_dir, root, monkeypatch), data_dir
+
+
+@pytest.fixture
+def warehouse_copy(built: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A copy of the built warehouse and data directory for one test, with the CLI pointed at them."""
+    source, data = built
+    path, data_dir = tmp_path / "warehouse.duckdb", tmp_path / "data"
+    shutil.copy(source, path)
+    shutil.copytree(data, data_dir)
+    monkeypatch.setenv("EVAL_ASSETS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("EVAL_ASSETS_WAREHOUSE", str(path))
+    monkeypatch.setenv("EVAL_ASSETS_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    return path, data_dir
 
 
 def build(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -67,6 +99,19 @@ def build(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
         decision = wh.NewDecision("override", "bob", 1.0, None, None, "the answer is right")
         wh.record_decision(conn, task, decision)
     return path
+
+
+def report_again(path: Path, data_dir: Path, day: dt.date) -> dg.ExecuteInProcessResult:
+    """Materialize eval_report alone for one night of ``nightly``."""
+    settings = Settings(data_dir, path, path.parent / "runs", dagster_home=None)
+    job = build_definitions(settings).resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        return job.execute_in_process(
+            partition_key=cell_key(day, "nightly"),
+            instance=instance,
+            asset_selection=[dg.AssetKey("eval_report")],
+            raise_on_error=False,
+        )
 
 
 def counts(location: str | Path) -> dict[str, int]:
@@ -112,9 +157,9 @@ def check_pruned(location: str | Path, before: dict[str, int], trend: pl.DataFra
 
 @pytest.mark.slow
 def test_issue9_4_retention_on_a_plain_duckdb_file(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    warehouse_copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = build(data_dir, tmp_path, monkeypatch)
+    path, data_dir = warehouse_copy
     before, trend = counts(path), history(path)
     capsys.readouterr()
     assert retention_cli("--dry-run") == 0
@@ -129,6 +174,19 @@ def test_issue9_4_retention_on_a_plain_duckdb_file(
     out = capsys.readouterr().out
     assert "removed" in out and "CHECKPOINT" in out and re.search(r"[\d,]+ bytes before, [\d,]+ bytes after", out)
     check_pruned(path, before, trend)
+    # A pruned night still has its gate verdict, and its report renders again from the aggregates.
+    assert main(["gate", "--config", "nightly", "--date", str(night(100))]) in (0, 1)
+    assert f"on {night(100)}" in capsys.readouterr().out
+    with wh.connect(path, read_only=True) as conn:
+        gates = wh.stored_gates(conn, night(100), "nightly")
+    result = report_again(path, data_dir, night(100))
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks and checks == {g.check_name: g.passed for g in gates if g.check_name in checks}
+    report_md = (path.parent / "runs" / str(night(100)) / "nightly" / "report.md").read_text()
+    assert "removed by retention" in report_md and "contains" in report_md and "No failed examples" not in report_md
+    with wh.connect(path, read_only=True) as conn:
+        assert wh.stored_gates(conn, night(100), "nightly") == gates  # stored verdicts are not rewritten
     # Again: nothing left to remove.
     assert retention_cli("--apply") == 0
     assert counts(path) == counts(path)
@@ -153,9 +211,12 @@ with wh.connect(location, read_only=True) as conn:
 
 @pytest.mark.slow
 def test_issue9_4_retention_on_the_default_lake_beside_a_reader(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    warehouse_copy: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    source = build(data_dir, tmp_path, monkeypatch)
+    source, _ = warehouse_copy
     lake = wh.default_setting(tmp_path / "lakehome")
     monkeypatch.setenv("EVAL_ASSETS_WAREHOUSE", lake)
     assert main(["warehouse", "migrate", "--from", str(source)]) == 0
@@ -214,9 +275,7 @@ def test_issue9_4_an_invalid_config_keeps_its_rows_and_retention_is_validated(da
     assert "nightly" in policies.kept_configs and "nightly" not in policies.windows
     bad = data_dir / "configs" / "candidate.yaml"
     bad.write_text(bad.read_text() + "retention:\n  scores_days: 0\n")
-    with pytest.raises(Exception, match=r"candidate\.yaml:\d+: retention\.scores_days"):
-        from eval_assets.project import load_named_config
-
+    with pytest.raises(InvalidInputError, match=r"candidate\.yaml:\d+: retention\.scores_days"):
         load_named_config(data_dir, "candidate")
 
 
@@ -240,9 +299,12 @@ def test_issue9_4_a_night_written_after_the_plan_is_left_alone(tmp_path: Path) -
         assert result.skipped == {("c", day): "written since the plan was made"}
         assert wh.count_partition(conn, "examples", day, "c") == 1
         wh.replace_partition(conn, day, "c", {"metrics": wh.frame("metrics", rows)})
-        assert wh.apply_retention(conn, wh.plan_retention(conn, today=TODAY, windows={}, default=windows)).removed[
-            "examples"
-        ] == 1
+        assert (
+            wh.apply_retention(conn, wh.plan_retention(conn, today=TODAY, windows={}, default=windows)).removed[
+                "examples"
+            ]
+            == 1
+        )
 
 
 def test_issue9_4_a_night_a_run_is_replaying_is_left_alone(tmp_path: Path) -> None:
@@ -263,3 +325,29 @@ def test_issue9_4_a_night_a_run_is_replaying_is_left_alone(tmp_path: Path) -> No
         )
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=os.environ)
     assert "being written by run run-1" in out.stdout, out.stderr
+
+
+def test_issue9_4_the_weekly_job_prunes_with_the_same_plan(tmp_path: Path, data_dir: Path) -> None:
+    settings = Settings(data_dir, tmp_path / "w.duckdb", tmp_path / "runs", dagster_home=None)
+    today = dt.datetime.now(dt.UTC).date()
+    old, recent = today - dt.timedelta(days=200), today - dt.timedelta(days=5)
+    with wh.connect(settings.warehouse_path) as conn:
+        wh.ensure_schema(conn)
+        for day in (old, recent):
+            keys = {"eval_date": day, "config_name": "nightly", "run_id": "r", "git_sha": "g", "config_hash": "h",
+                    "code_sha": "c"}  # fmt: skip
+            example = {**keys, "dataset": "faq", "dataset_hash": "d", "example_id": "e1", "line": 1,
+                       "input_json": '"q"', "input_text": "q", "reference": ["a"], "tags": []}  # fmt: skip
+            metric = {**keys, "metric": "m", "value": 1.0, "n": 1}
+            cell = {"examples": wh.frame("examples", [example]), "metrics": wh.frame("metrics", [metric])}
+            wh.replace_partition(conn, day, "nightly", cell)
+    defs = build_definitions(settings)
+    assert defs.resolve_schedule_def("weekly_retention_schedule").cron_schedule == "0 4 * * 0"
+    job = defs.resolve_job_def("retention_job")
+    with dg.DagsterInstance.ephemeral() as instance:
+        dry = {"ops": {"remove_expired_detail": {"config": {"dry_run": True}}}}
+        assert job.execute_in_process(run_config=dry, instance=instance).success
+        assert counts(settings.warehouse_path)["examples"] == 2
+        assert job.execute_in_process(instance=instance).success
+    assert nights_of(settings.warehouse_path, "examples") == {recent}
+    assert nights_of(settings.warehouse_path, "metrics") == {old, recent}

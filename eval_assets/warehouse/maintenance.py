@@ -4,7 +4,7 @@ On a DuckLake a removal writes small delete files beside the Parquet files and a
 stays readable by time travel until its snapshots expire. The DuckLake 1.4.4 extension (``duckdb-ext-ducklake``)
 has the functions, run here in this order:
 
-- ``ducklake_rewrite_data_files``: rewrites each data file most of whose rows are deleted without them;
+- ``ducklake_rewrite_data_files``: rewrites each data file a tenth of whose rows are deleted, without them;
 - ``ducklake_merge_adjacent_files``: merges the small files each cell write leaves into larger ones;
 - ``ducklake_expire_snapshots(older_than => T)``: forgets snapshots older than T (the latest always stays);
   files only they referenced are scheduled for deletion;
@@ -39,6 +39,10 @@ LAKE_STEPS = (
     "ducklake_cleanup_old_files",
     "ducklake_delete_orphaned_files",
 )
+#: Rewrite a data file once this share of its rows is deleted (DuckLake's default is 0.95). A file holding one
+#: night's cell is deleted whole; one holding many nights (a migrated warehouse, merged files) loses a few
+#: weeks' worth a run, and would otherwise keep its removed rows on disk for ever.
+REWRITE_DELETE_THRESHOLD = 0.1
 _TAKES_OLDER_THAN = {"ducklake_expire_snapshots", "ducklake_cleanup_old_files", "ducklake_delete_orphaned_files"}
 
 
@@ -81,9 +85,11 @@ def give_space_back(
     steps: list[tuple[str, int]] = []
     if where.is_lake:
         catalog = quoted(str(scalar(conn, "SELECT current_database()")))
-        older_than = (dt.datetime.now(dt.UTC) - grace).strftime("%Y-%m-%d %H:%M:%S.%f+00")
         for step in LAKE_STEPS:
+            older_than = (dt.datetime.now(dt.UTC) - grace).strftime("%Y-%m-%d %H:%M:%S.%f+00")  # at each step
             extra = f", older_than => TIMESTAMPTZ '{older_than}'" if step in _TAKES_OLDER_THAN else ""
+            if step == "ducklake_rewrite_data_files":
+                extra = f", delete_threshold => {REWRITE_DELETE_THRESHOLD}"
             rows = conn.execute(f"CALL {step}('{catalog}'{extra})").fetchall()
             steps.append((step, len(rows)))
     else:

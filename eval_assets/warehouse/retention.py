@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
-from typing import ContextManager
 
 import duckdb
 import polars as pl
@@ -199,8 +200,9 @@ def plan_retention(
         cache_rows=0,
         kept_configs=kept_configs,
     )
-    with _registered(conn, "retention_going", _going_frame(plan)), _registered(
-        conn, "retention_decided", decided_examples(conn)
+    with (
+        _registered(conn, "retention_going", _going_frame(plan)),
+        _registered(conn, "retention_decided", decided_examples(conn)),
     ):
         cache_rows = int(scalar(conn, f"SELECT count(*) FROM response_cache c WHERE {_UNUSED_CACHE}", [cache_before]))
     return RetentionPlan(plan.today, plan.tables, plan.protected, cache_before, cache_rows, kept_configs)
@@ -284,7 +286,7 @@ def apply_retention(
                     todo = [n for n in batch if n.cell not in busy]
                     if not todo:
                         continue
-                    deleted, changed = in_transaction(conn, lambda todo=todo: _remove(conn, table_plan.table, todo))
+                    deleted, changed = in_transaction(conn, functools.partial(_remove, conn, table_plan.table, todo))
                 skipped.update({cell: "written since the plan was made" for cell in changed})
                 removed[table_plan.table] += deleted
                 nights[table_plan.table] += len(todo) - len(changed)
