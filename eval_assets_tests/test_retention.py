@@ -174,19 +174,23 @@ def test_issue9_4_retention_on_a_plain_duckdb_file(
     out = capsys.readouterr().out
     assert "removed" in out and "CHECKPOINT" in out and re.search(r"[\d,]+ bytes before, [\d,]+ bytes after", out)
     check_pruned(path, before, trend)
-    # A pruned night still has its gate verdict, and its report renders again from the aggregates.
+    # A pruned night still has its gate verdict, and its report renders again from the aggregates: a night
+    # with no examples left, and the decided night, which keeps one of its six.
     assert main(["gate", "--config", "nightly", "--date", str(night(100))]) in (0, 1)
     assert f"on {night(100)}" in capsys.readouterr().out
-    with wh.connect(path, read_only=True) as conn:
-        gates = wh.stored_gates(conn, night(100), "nightly")
-    result = report_again(path, data_dir, night(100))
-    assert result.success
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks and checks == {g.check_name: g.passed for g in gates if g.check_name in checks}
-    report_md = (path.parent / "runs" / str(night(100)) / "nightly" / "report.md").read_text()
-    assert "removed by retention" in report_md and "contains" in report_md and "No failed examples" not in report_md
-    with wh.connect(path, read_only=True) as conn:
-        assert wh.stored_gates(conn, night(100), "nightly") == gates  # stored verdicts are not rewritten
+    for day in (night(95), DECIDED_NIGHT):
+        with wh.connect(path, read_only=True) as conn:
+            assert wh.details_pruned(conn, day, "nightly") and not wh.details_pruned(conn, night(90), "nightly")
+            gates = wh.stored_gates(conn, day, "nightly")
+        result = report_again(path, data_dir, day)
+        assert result.success
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        assert {g.check_name: g.passed for g in gates} == {name: checks[name] for name in (g.check_name for g in gates)}
+        report_md = (path.parent / "runs" / str(day) / "nightly" / "report.md").read_text()
+        assert "removed by retention" in report_md and "contains" in report_md
+        assert "No failed examples" not in report_md
+        with wh.connect(path, read_only=True) as conn:
+            assert wh.stored_gates(conn, day, "nightly") == gates  # stored verdicts are not rewritten
     # Again: nothing left to remove.
     assert retention_cli("--apply") == 0
     assert counts(path) == counts(path)
@@ -351,3 +355,27 @@ def test_issue9_4_the_weekly_job_prunes_with_the_same_plan(tmp_path: Path, data_
         assert job.execute_in_process(instance=instance).success
     assert nights_of(settings.warehouse_path, "examples") == {recent}
     assert nights_of(settings.warehouse_path, "metrics") == {old, recent}
+
+
+def test_issue9_4_a_cached_answer_goes_only_when_old_and_no_remaining_row_uses_it(tmp_path: Path) -> None:
+    location = tmp_path / "w.duckdb"
+    old = dt.datetime.combine(night(200), dt.time())
+    answers = [
+        {"request_hash": name, "model_id": "m", "output_text": "a", "created_at": created}
+        for name, created in (("unused", old), ("kept-night", old), ("pruned-night", old), ("fresh", dt.datetime.now()))
+    ]
+    with wh.connect(location) as conn:
+        wh.ensure_schema(conn)
+        wh.store_cached_responses(conn, answers)
+        for day, request in ((night(5), "kept-night"), (night(150), "pruned-night")):
+            row = {"eval_date": day, "config_name": "c", "run_id": "r", "git_sha": "g", "config_hash": "h",
+                   "code_sha": "c", "dataset": "faq", "dataset_hash": "d", "example_id": "e1", "model_id": "m",
+                   "request_hash": request, "attempts": 0, "cached": True, "total_latency_ms": None,
+                   "created_at": old}  # fmt: skip
+            wh.replace_partition(conn, day, "c", {"responses": wh.frame("responses", [row])})
+        plan = wh.plan_retention(conn, today=TODAY, windows={}, default=wh.Windows())
+        # A request a kept night replayed from the cache keeps its answer, however old it is.
+        assert plan.cache_rows == 2
+        assert wh.apply_retention(conn, plan).cache_rows == 2
+        left = {row[0] for row in conn.execute("SELECT request_hash FROM response_cache").fetchall()}
+    assert left == {"kept-night", "fresh"}

@@ -48,11 +48,12 @@ def latest_evaluated_date(conn: duckdb.DuckDBPyConnection, config_name: str) -> 
 
 
 def details_pruned(conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_name: str) -> bool:
-    """Whether retention removed the night's per-example detail: its run is stored, its examples are not."""
+    """Whether retention removed the night's per-example detail: its run is stored, with fewer examples than it
+    replayed (none, or only those a person decided)."""
     found = scalar(
         conn,
-        "SELECT (SELECT count(*) FROM runs WHERE eval_date = ? AND config_name = ?) > 0 AND NOT EXISTS "
-        "(SELECT 1 FROM examples WHERE eval_date = ? AND config_name = ?)",
+        "SELECT (SELECT max(n_examples) FROM runs WHERE eval_date = ? AND config_name = ?) > "
+        "(SELECT count(*) FROM examples WHERE eval_date = ? AND config_name = ?)",
         [eval_date, config_name, eval_date, config_name],
     )
     return bool(found)

@@ -192,20 +192,20 @@ def plan_retention(
             tables.append(TablePlan(table, kind, tuple(nights)))
     longest_cache = max([default.cache_days, *(w.cache_days for w in windows.values())])
     cache_before = dt.datetime.combine(today - dt.timedelta(days=longest_cache), dt.time())
-    plan = RetentionPlan(
+    # The answers still needed are those of the rows that stay once the plan is applied.
+    with (
+        _registered(conn, "retention_going", _going_frame(tables)),
+        _registered(conn, "retention_decided", decided_examples(conn)),
+    ):
+        cache_rows = int(scalar(conn, f"SELECT count(*) FROM response_cache c WHERE {_UNUSED_CACHE}", [cache_before]))
+    return RetentionPlan(
         today=today,
         tables=tuple(tables),
         protected=tuple(sorted((protected[c] for c in needed), key=lambda p: (p.config_name, p.eval_date))),
         cache_before=cache_before,
-        cache_rows=0,
+        cache_rows=cache_rows,
         kept_configs=kept_configs,
     )
-    with (
-        _registered(conn, "retention_going", _going_frame(plan)),
-        _registered(conn, "retention_decided", decided_examples(conn)),
-    ):
-        cache_rows = int(scalar(conn, f"SELECT count(*) FROM response_cache c WHERE {_UNUSED_CACHE}", [cache_before]))
-    return RetentionPlan(plan.today, plan.tables, plan.protected, cache_before, cache_rows, kept_configs)
 
 
 def decided_examples(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -239,8 +239,10 @@ _UNUSED_CACHE = """c.created_at < ? AND NOT EXISTS (
                                AND k.example_id = r.example_id)))"""
 
 
-def _going_frame(plan: RetentionPlan, tables: Sequence[str] = ("responses", "judge_verdicts")) -> pl.DataFrame:
-    rows = [(t.table, n.config_name, n.eval_date) for t in plan.tables if t.table in tables for n in t.nights]
+def _going_frame(tables: Sequence[TablePlan]) -> pl.DataFrame:
+    """``(table, config, night)`` of the answers and verdicts a plan removes (what the cache query needs)."""
+    wanted = ("responses", "judge_verdicts")
+    rows = [(t.table, n.config_name, n.eval_date) for t in tables if t.table in wanted for n in t.nights]
     return pl.DataFrame(rows, schema={"table_name": STR, "config_name": STR, "eval_date": DATE}, orient="row")
 
 
@@ -332,7 +334,7 @@ def _remove(conn: duckdb.DuckDBPyConnection, table: str, todo: Sequence[NightRow
 
 def _remove_unused_cache(conn: duckdb.DuckDBPyConnection, plan: RetentionPlan) -> int:
     """Cached answers older than the longest cache window that no remaining row names (the rows are gone now)."""
-    empty = _going_frame(plan, ())
+    empty = _going_frame(())  # the rows are gone: whatever still names a request stays
 
     def remove() -> int:
         found = conn.execute(f"DELETE FROM response_cache c WHERE {_UNUSED_CACHE}", [plan.cache_before]).fetchall()
