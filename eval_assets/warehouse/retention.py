@@ -184,9 +184,10 @@ def plan_retention(
                 f"FROM {table} t LEFT JOIN retention_decided k USING (config_name, eval_date, dataset, example_id) "
                 "GROUP BY t.config_name, t.eval_date ORDER BY t.config_name, t.eval_date"
             ).fetchall():
-                if config in kept_configs or day >= cutoff(config, kind) or (config, day) in protected or not rows:
-                    if (config, day) in protected and day < cutoff(config, kind) and config not in kept_configs:
-                        needed.add((config, day))
+                if config in kept_configs or day >= cutoff(config, kind) or not rows:
+                    continue
+                if (config, day) in protected:
+                    needed.add((config, day))  # listed: it would have gone
                     continue
                 nights.append(NightRows(config, day, int(rows), int(kept), tokens.get((config, day))))
             tables.append(TablePlan(table, kind, tuple(nights)))
