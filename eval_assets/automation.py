@@ -1,4 +1,4 @@
-"""The job, the nightly schedule, and the alert sensors."""
+"""The jobs, the nightly and weekly schedules, and the alert sensors."""
 
 import datetime as dt
 import time
@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
+from eval_assets import retention
+from eval_assets import warehouse as wh
 from eval_assets.alerts import RunCursor
 from eval_assets.announcing import Announcer, FinishedRun, finished_runs
 from eval_assets.assets.common import GROUP
@@ -23,6 +26,9 @@ EVAL_JOB = "eval_job"
 ALERT_TICK_BUDGET_S = 40.0
 DASHBOARD_JOB = "dashboard_job"
 NIGHTLY_CRON = "0 2 * * *"
+RETENTION_JOB = "retention_job"
+#: Sundays at 04:00 UTC: after the night's runs, so retention rarely meets a night being written.
+RETENTION_CRON = "0 4 * * 0"
 
 
 def build_eval_job() -> "UnresolvedAssetJobDefinition":
@@ -155,3 +161,55 @@ def _announce_finished(context: dg.SensorEvaluationContext, announce: Callable[[
         context.update_cursor(cursor.dump())  # saved per run: a tick cut short never re-reads a handled run
     context.update_cursor(cursor.dump())
     return dg.SkipReason(f"sent {sent} alert(s) for {handled} finished run(s)")
+
+
+class RetentionOptions(dg.Config):
+    """How the retention job runs (set in the launchpad)."""
+
+    dry_run: bool = Field(default=False, description="Only log what would be removed; change nothing.")
+    grace_hours: float = Field(
+        default=retention.DEFAULT_GRACE.total_seconds() / 3600,
+        ge=0,
+        le=24 * 365,
+        description="DuckLake: keep snapshots (and the files only they need) this long for readers' transactions.",
+    )
+
+
+@dg.op(description="Remove per-example detail past each config's retention windows, then compact the warehouse.")
+def remove_expired_detail(
+    context: dg.OpExecutionContext, config: RetentionOptions, project: EvalProject, warehouse: DuckDBResource
+) -> None:
+    """The retention run: the same plan and removal as ``eval-assets retention``, logged."""
+    today = dt.datetime.now(dt.UTC).date()
+    with warehouse.get_connection() as conn:
+        wh.ensure_schema(conn)
+        plan = retention.plan(conn, Path(project.data_dir), today=today)
+        lines = retention.describe_plan(plan)
+        if not config.dry_run:
+            result = wh.apply_retention(conn, plan, hold=retention.lease_holder(Path(project.runs_dir)))
+            lines += ["applied:", *retention.describe_result(result)]
+            done = wh.give_space_back(conn, warehouse.database, grace=dt.timedelta(hours=config.grace_hours))
+            lines += retention.describe_maintenance(done)
+    context.log.info("\n".join(lines))
+
+
+def build_retention_job() -> dg.JobDefinition:
+    """Prunes per-example detail; aggregates, accepted baselines and decided examples stay."""
+
+    @dg.job(name=RETENTION_JOB, description="Remove per-example detail past each config's retention: windows.")
+    def retention_job() -> None:
+        remove_expired_detail()
+
+    return retention_job
+
+
+def build_retention_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
+    """Weekly retention (``retention:`` in each config; default 90 days of detail)."""
+    return dg.ScheduleDefinition(
+        name="weekly_retention_schedule",
+        job=job,
+        cron_schedule=RETENTION_CRON,
+        execution_timezone="UTC",
+        description="Remove per-example detail past each config's retention windows, Sundays at 04:00 UTC.",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )

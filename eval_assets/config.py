@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from eval_assets.config_base import CONFIG_NAME_PATTERN as CONFIG_NAME_PATTERN  # re-exported for project, cli
 from eval_assets.config_base import (
     Label,
+    Retention,
     Seed,
 )
 from eval_assets.config_base import ModelSpec as ModelSpec  # re-exported: the llm layer imports it from here
@@ -256,6 +257,7 @@ class EvalConfig(_Strict):
     )
     owners: list[Label] = Field(default_factory=list, max_length=100, description="Who to tell when a gate fails.")
     review: ReviewPolicy = Field(default_factory=ReviewPolicy, description="Which examples need a person each night.")
+    retention: Retention = Field(default_factory=Retention, description="How long per-example detail is kept.")
 
     def all_models(self) -> list[ModelSpec]:
         """The model under test and every judge."""
@@ -284,6 +286,7 @@ def config_hash(config: EvalConfig) -> str:
     dumped = config.model_dump(mode="json")
     if config.review == ReviewPolicy():
         del dumped["review"]  # added in schema 3: a config without a review block keeps the hash it had
+    del dumped["retention"]  # how long rows are kept changes no result: not part of what a run measured
     canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -66,3 +66,29 @@ class ModelSpec(StrictModel):
         if value is None:
             return None
         return check_api_base(value)
+
+
+#: Days of per-example detail kept when a config says nothing (the design card's default).
+DEFAULT_DETAIL_DAYS = 90
+_Days = Annotated[int, Field(ge=1, le=36_500)]
+
+
+class Retention(StrictModel):
+    """How long a config's per-example detail is kept; aggregates (metrics, runs, gates, ...) are kept forever.
+
+    A night's detail older than this many days is removed by ``eval-assets retention --apply`` and the weekly
+    retention job, except accepted or pinned baselines and examples a person decided.
+    """
+
+    responses_days: _Days = Field(
+        default=DEFAULT_DETAIL_DAYS, description="Days the model's answers and the examples' inputs are kept."
+    )
+    scores_days: _Days = Field(
+        default=DEFAULT_DETAIL_DAYS, description="Days per-example scores, flips and review tasks are kept."
+    )
+    verdicts_days: _Days = Field(default=DEFAULT_DETAIL_DAYS, description="Days per-example judge verdicts are kept.")
+    cache_days: _Days = Field(
+        default=DEFAULT_DETAIL_DAYS,
+        description="Days a cached answer no remaining row uses is kept (the cache is shared: the longest "
+        "cache_days of any config applies).",
+    )

@@ -21,6 +21,8 @@ from eval_assets.automation import (
     build_dashboard_sensor,
     build_eval_job,
     build_nightly_schedule,
+    build_retention_job,
+    build_retention_schedule,
     build_run_failure_alert_sensor,
 )
 from eval_assets.config import check_specs_needed
@@ -82,10 +84,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     job = build_eval_job()
     dashboard_job = build_dashboard_job()
+    retention_job = build_retention_job()
     return dg.Definitions(
         assets=assets,
-        jobs=[job, dashboard_job],
-        schedules=[build_nightly_schedule(job, nightly_config_names(settings.data_dir, names))],
+        jobs=[job, dashboard_job, retention_job],
+        schedules=[
+            build_nightly_schedule(job, nightly_config_names(settings.data_dir, names)),
+            build_retention_schedule(retention_job),
+        ],
         sensors=[
             build_check_alert_sensor(interval_s=settings.sensor_interval_s),
             build_run_failure_alert_sensor(interval_s=settings.sensor_interval_s),

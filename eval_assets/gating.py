@@ -34,7 +34,10 @@ def load_verdict(settings: Settings, config_name: str, eval_date: dt.date | None
 def _verdict(conn: duckdb.DuckDBPyConnection, settings: Settings, config_name: str, day: dt.date) -> GateVerdict:
     from eval_assets.outcome import UsageError
 
-    started = wh.count_partition(conn, "examples", day, config_name)
+    # A night whose examples retention removed still has its run, gates and metrics.
+    started = wh.count_partition(conn, "examples", day, config_name) or wh.count_partition(
+        conn, "runs", day, config_name
+    )
     if not started:
         raise UsageError(f"config {config_name!r} was not evaluated on {day}")
     gates = tuple(

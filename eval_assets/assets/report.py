@@ -28,6 +28,7 @@ from eval_assets.assets.report_checks import (
     regression_check,
     threshold_check_results,
 )
+from eval_assets.assets.report_pruned import pruned_report
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
 from eval_assets.reporting.changes import FactorChange, changed_factors
@@ -70,6 +71,9 @@ def eval_report(
     context: dg.AssetExecutionContext, project: EvalProject, warehouse: DuckDBResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster inspects this annotation
     """Markdown and HTML report (prev vs current, gates, regressions, trends) and raw outputs."""
+    pruned = pruned_report(context, project, warehouse, run_summary)
+    if pruned is not None:  # retention removed the night's examples: the report from its aggregates
+        return pruned
     inputs = stage_inputs(context, project, warehouse, after="runs", upstream="run_metrics")
     eval_date, config_name, plan = inputs.eval_date, inputs.config_name, inputs.plan
     config = plan.config.config

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from eval_assets.cli import baseline, cache, gate, import_, review, run, sql, validate, warehouse
+from eval_assets.cli import baseline, cache, gate, import_, retention, review, run, sql, validate, warehouse
 from eval_assets.errors import InvalidInputError
 from eval_assets.outcome import EXIT_BAD_INPUT, UsageError
 from eval_assets.reporting.sanitize import terminal_text
@@ -24,6 +24,7 @@ EPILOG = """examples:
   eval-assets gate --config candidate --date 2026-11-23 --format pr-comment
   eval-assets sql "select * from latest_runs"
   eval-assets review list --status open                  examples waiting for a person
+  eval-assets retention --dry-run                        what per-example detail is past its keeping
 
 exit status: 0 every blocking gate passed; 1 a gate or a run failed; 2 bad input or usage.
 Run `eval-assets COMMAND --help` for a command's options and examples."""
@@ -113,6 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", help="data directory (default: $EVAL_ASSETS_DATA_DIR or ./data)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (validate, run, gate, baseline, sql, cache, import_, review, warehouse):
+    for command in (validate, run, gate, baseline, sql, cache, import_, review, warehouse, retention):
         command.add_parser(commands)
     return parser

@@ -110,6 +110,8 @@ def example_article(ex: ExampleLine, *, element_id: str, limit: int, link: str |
 def worst_section(report: ReportData, all_examples: Sequence[ExampleLine] | None, ids: Ids) -> str:
     """The worst examples in full, each linking to its entry in "All outputs" when there is one."""
     worst = report.worst
+    if report.details_pruned:
+        return f'<section id="worst"><h2>Worst examples</h2><p>{text(report.details_pruned)}</p></section>'
     if not worst:
         return '<section id="worst"><h2>Worst examples</h2><p>No failed examples.</p></section>'
     links = EntryLinks(report, all_examples)

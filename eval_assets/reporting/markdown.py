@@ -255,6 +255,8 @@ def _by_tag(lines: Sequence[MetricLine]) -> str:
 
 def _worst(report: ReportData) -> str:
     examples = report.worst
+    if report.details_pruned:
+        return f"## Worst examples\n\n{md_text(report.details_pruned, limit=LIST_LIMIT)}"
     if not examples:
         return "## Worst examples\n\nNo failed examples."
     return "## Worst examples\n\n" + "\n\n".join(_example(i, ex, report) for i, ex in enumerate(examples, start=1))

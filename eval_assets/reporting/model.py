@@ -204,6 +204,8 @@ class ReportData:
     folder_url: str | None = None  # absolute URL of the run folder (report base URL set): links become absolute
     folder_path: str | None = None  # where the run folder is on the machine that ran
     dagster_run_url: str | None = None  # the run in the Dagster UI, when its URL is configured
+    #: Why the night lists no examples: retention removed its per-example detail (None: it has them).
+    details_pruned: str | None = None
 
     def href(self, relative: str) -> str:
         """A link to a file of the run folder: absolute under :attr:`folder_url`, else relative."""

@@ -109,6 +109,32 @@ def publish_report(
     return Published(markdown=markdown, files=files, pages=len(pages))
 
 
+def publish_pruned_report(folder: RunFolder, report: ReportData, *, history: pl.DataFrame, links: Links) -> Published:
+    """Rewrite report.md and report.html of a night whose per-example detail retention removed.
+
+    Only the two reports are written: the raw outputs and example pages the night's run wrote stay as they are
+    (they are all that is left of its examples).
+    """
+    folder_url = links.folder_url(folder)
+    report = replace(
+        report,
+        folder_url=folder_url,
+        folder_path=None if folder_url else str(folder.path.resolve()),
+        dagster_run_url=links.dagster_run(report.summary.run_id),
+    )
+    figures = trend_figures(history, config_name=report.summary.config_name)
+    if figures:
+        write_plotly_bundle(folder.runs.assets)
+    markdown = render_markdown(report)
+    write_atomically(folder.report_md, markdown)
+    write_atomically(
+        folder.report_html, render_html(report, charts_html=figures_html(figures, plotly_src=plotly_src()))
+    )
+    return Published(
+        markdown=markdown, files={"report_html": folder.report_html, "report_md": folder.report_md}, pages=0
+    )
+
+
 def _remove_pages_after(folder: RunFolder, count: int) -> None:
     """Pages an earlier, larger report of this partition left behind (the report asset alone was rerun)."""
     directory = folder.path / EXAMPLES_DIR

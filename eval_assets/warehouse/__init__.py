@@ -14,7 +14,9 @@ DuckDB connection, or a location. Modules:
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
 - ``review``: review tasks and people's decisions (append-only);
-- ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
+- ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks;
+- ``retention``: which per-example rows are past their keeping, and removing them;
+- ``maintenance``: giving the space back (DuckLake compaction and snapshot expiry, CHECKPOINT).
 """
 
 from eval_assets.warehouse.baselines import (
@@ -38,6 +40,7 @@ from eval_assets.warehouse.cells import count_partition, read_partition, replace
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
 from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
 from eval_assets.warehouse.location import WarehouseLocation, WarehouseSettingError, default_setting, parse_location
+from eval_assets.warehouse.maintenance import Maintenance, give_space_back, storage_bytes
 from eval_assets.warehouse.migrations import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -49,6 +52,7 @@ from eval_assets.warehouse.migrations import (
 from eval_assets.warehouse.reads import (
     OverallMetric,
     StoredGate,
+    details_pruned,
     flipped_to_fail,
     gate_run_id,
     latest_evaluated_date,
@@ -60,6 +64,17 @@ from eval_assets.warehouse.reads import (
     scores_with_outputs,
     spent_in_run,
     stored_gates,
+)
+from eval_assets.warehouse.retention import (
+    DETAIL_TABLES,
+    NightRows,
+    Protection,
+    RetentionPlan,
+    RetentionResult,
+    TablePlan,
+    Windows,
+    apply_retention,
+    plan_retention,
 )
 from eval_assets.warehouse.review import (
     NewDecision,
@@ -93,6 +108,7 @@ from eval_assets.warehouse.schema import (
 
 __all__ = [
     "DERIVED_FROM_HERE",
+    "DETAIL_TABLES",
     "LINEAGE_KEYS",
     "MIGRATIONS",
     "PARTITIONED_TABLES",
@@ -107,20 +123,28 @@ __all__ = [
     "CopiedTable",
     "CopyError",
     "DuckDBCacheStore",
+    "Maintenance",
     "NewDecision",
+    "NightRows",
     "NoBaseline",
     "OverallMetric",
+    "Protection",
     "QueryRefusedError",
     "ReadOnlySession",
+    "RetentionPlan",
+    "RetentionResult",
     "RowError",
     "StoredGate",
+    "TablePlan",
     "TaskContext",
     "WarehouseBusyError",
     "WarehouseLocation",
     "WarehouseSettingError",
     "WarehouseVersionError",
+    "Windows",
     "accept_baseline",
     "acceptances",
+    "apply_retention",
     "attach_sql",
     "cache_stats",
     "choose_baseline",
@@ -132,11 +156,13 @@ __all__ = [
     "decisions",
     "default_setting",
     "describe_tables",
+    "details_pruned",
     "downstream_of",
     "ensure_schema",
     "flipped_to_fail",
     "frame",
     "gate_run_id",
+    "give_space_back",
     "human_verdicts",
     "in_transaction",
     "is_write_conflict",
@@ -148,6 +174,7 @@ __all__ = [
     "open_for_decisions",
     "overall_metrics",
     "parse_location",
+    "plan_retention",
     "previous_run_date",
     "queue_counts",
     "read_partition",
@@ -163,6 +190,7 @@ __all__ = [
     "settled_keys",
     "spent_in_run",
     "sql_frame",
+    "storage_bytes",
     "store_cached_responses",
     "stored_gates",
     "table_ddl",

@@ -37,9 +37,26 @@ class OverallMetric:
 
 
 def latest_evaluated_date(conn: duckdb.DuckDBPyConnection, config_name: str) -> dt.date | None:
-    """The latest date this config has examples stored for."""
-    found = scalar(conn, "SELECT max(eval_date) FROM examples WHERE config_name = ?", [config_name])
+    """The latest date this config has examples stored for (or a run: retention may have removed its examples)."""
+    found = scalar(
+        conn,
+        "SELECT max(eval_date) FROM (SELECT eval_date FROM examples WHERE config_name = ? "
+        "UNION ALL SELECT eval_date FROM runs WHERE config_name = ?)",
+        [config_name, config_name],
+    )
     return found if isinstance(found, dt.date) else None
+
+
+def details_pruned(conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_name: str) -> bool:
+    """Whether retention removed the night's per-example detail: its run is stored, with fewer examples than it
+    replayed (none, or only those a person decided)."""
+    found = scalar(
+        conn,
+        "SELECT (SELECT max(n_examples) FROM runs WHERE eval_date = ? AND config_name = ?) > "
+        "(SELECT count(*) FROM examples WHERE eval_date = ? AND config_name = ?)",
+        [eval_date, config_name, eval_date, config_name],
+    )
+    return bool(found)
 
 
 def stored_gates(conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_name: str) -> list[StoredGate]:
@@ -63,11 +80,13 @@ def gate_run_id(conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_name
 
 
 def model_of(conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_name: str) -> str | None:
-    """The model under test of a partition (from its answers, so a run stopped before its metrics has one)."""
+    """The model under test of a partition (from its answers, so a run stopped before its metrics has one; from
+    its run when retention removed the answers)."""
     found = scalar(
         conn,
-        "SELECT any_value(model_id) FROM responses WHERE eval_date = ? AND config_name = ?",
-        [eval_date, config_name],
+        "SELECT coalesce((SELECT any_value(model_id) FROM responses WHERE eval_date = ? AND config_name = ?), "
+        "(SELECT any_value(model_id) FROM runs WHERE eval_date = ? AND config_name = ?))",
+        [eval_date, config_name, eval_date, config_name],
     )
     return str(found) if found is not None else None
 
