@@ -12,12 +12,13 @@ import hashlib
 import json
 import re
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from eval_assets.config_base import CONFIG_NAME_PATTERN as CONFIG_NAME_PATTERN  # re-exported for project, cli
 from eval_assets.config_base import (
+    SCORER_NAME_PATTERN,
     Label,
     Retention,
     Seed,
@@ -213,6 +214,9 @@ class RegressionPolicy(_Strict):
 
 
 Severity = Literal["error", "warn"]
+#: A ``reproducibility:`` input's name (it becomes a key of the recorded hashes) and its path.
+ReproducibilityName = Annotated[str, Field(pattern=SCORER_NAME_PATTERN)]
+ReproducibilityPath = Annotated[str, Field(min_length=1, max_length=1024)]
 
 
 def _all_severities() -> list[Severity]:
@@ -258,6 +262,12 @@ class EvalConfig(_Strict):
     owners: list[Label] = Field(default_factory=list, max_length=100, description="Who to tell when a gate fails.")
     review: ReviewPolicy = Field(default_factory=ReviewPolicy, description="Which examples need a person each night.")
     retention: Retention = Field(default_factory=Retention, description="How long per-example detail is kept.")
+    reproducibility: dict[ReproducibilityName, ReproducibilityPath] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Inputs outside the prompt that shape answers (e.g. retrieval_index: indexes/faq), a file or "
+        "directory relative to the data directory; each one's content hash is recorded on every row.",
+    )
 
     def all_models(self) -> list[ModelSpec]:
         """The model under test and every judge."""
@@ -287,6 +297,8 @@ def config_hash(config: EvalConfig) -> str:
     if config.review == ReviewPolicy():
         del dumped["review"]  # added in schema 3: a config without a review block keeps the hash it had
     del dumped["retention"]  # how long rows are kept changes no result: not part of what a run measured
+    if not config.reproducibility:
+        del dumped["reproducibility"]  # added in schema 11: a config without inputs keeps its hash
     canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

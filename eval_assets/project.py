@@ -9,6 +9,7 @@ from pathlib import Path
 from eval_assets.config import CONFIG_NAME_PATTERN, LoadedConfig, load_config
 from eval_assets.datasets import Dataset, Example, load_dataset, select_examples
 from eval_assets.errors import InputProblem, InvalidInputError
+from eval_assets.reproducibility import missing_inputs
 from eval_assets.rubrics import Rubric, load_rubric
 from eval_assets.scoring.registry import ScorerSpec, judge_options, scorer_for
 from eval_assets.yaml_lines import YamlSyntaxError, load_yaml_with_lines, read_yaml_text
@@ -211,6 +212,7 @@ def load_plan(data_dir: Path, name: str) -> EvalPlan:
             )
         examples.extend(selected)
     rubrics = load_rubrics(data_dir, loaded, problems)
+    problems.extend(missing_inputs(data_dir, loaded))
     pinned = config.baseline.config
     if pinned is not None and pinned not in config_names(data_dir):
         # A typo here would silently turn the regression gate off ("no baseline yet") every night.

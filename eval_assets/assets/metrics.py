@@ -20,6 +20,7 @@ from eval_assets.assets.common import (
 from eval_assets.assets.partitions import cell_key
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.changes import run_factors
+from eval_assets.reproducibility import stored_hashes
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped
 from eval_assets.scoring.metrics import ComparedMetric, MetricValue, compare, response_metrics, scorer_metrics
@@ -142,6 +143,7 @@ def factors_of(
         scorer_versions=scorer_versions,
         code_sha=str(keys.get("code_sha", "")),
         git_sha=str(keys.get("git_sha", "")),
+        reproducibility=stored_hashes(responses.get_column("reproducibility_json").to_list()),
     )
 
 

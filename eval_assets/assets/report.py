@@ -34,6 +34,7 @@ from eval_assets.reporting.build import build_report, example_lines, gate_lines,
 from eval_assets.reporting.changes import FactorChange, changed_factors
 from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
 from eval_assets.reporting.publish import publish_report
+from eval_assets.reproducibility import stored_hashes
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.gates import (
     JUDGE_ERROR_RATE_WITHIN_LIMIT,
@@ -42,8 +43,11 @@ from eval_assets.scoring.gates import (
 from eval_assets.scoring.metrics import CallCosts, call_costs
 
 
-def run_summary(plan: EvalPlan, run: Mapping[str, object], costs: CallCosts | None = None) -> RunSummary:
-    """The report header from the stored runs row (``costs``: how much of the cost is priced)."""
+def run_summary(
+    plan: EvalPlan, run: Mapping[str, object], costs: CallCosts | None = None, responses: pl.DataFrame | None = None
+) -> RunSummary:
+    """The report header from the stored runs row (``costs``: how much of the cost is priced; ``responses``:
+    the cell's answers, which carry the reproducibility inputs' hashes the replay took)."""
     baseline = run["baseline_date"]
     return RunSummary(
         config_name=plan.config.name,
@@ -64,7 +68,15 @@ def run_summary(plan: EvalPlan, run: Mapping[str, object], costs: CallCosts | No
         priced_calls=costs.priced if costs else None,
         cost_calls=costs.calls if costs else None,
         unpriced_models=costs.unpriced_models if costs else (),
+        reproducibility=stored_reproducibility(responses) if responses is not None else {},
     )
+
+
+def stored_reproducibility(responses: pl.DataFrame) -> dict[str, str]:
+    """The reproducibility hashes the night's answers carry ({} for a config without inputs, or older rows)."""
+    if "reproducibility_json" not in responses.columns:
+        return {}
+    return stored_hashes(responses.get_column("reproducibility_json").to_list())
 
 
 def eval_report(
@@ -83,7 +95,7 @@ def eval_report(
         scored = wh.scored_examples(conn, eval_date, config_name)
         history = wh.metric_history(conn, config_names=[config_name], until=eval_date)
         baseline_run = _baseline_run(conn, run)
-    summary = run_summary(plan, run, call_costs(cell["responses"], cell["judge_verdicts"]))
+    summary = run_summary(plan, run, call_costs(cell["responses"], cell["judge_verdicts"]), cell["responses"])
     health, no_data = health_gates(plan, cell["scores"], cell["judge_verdicts"])
     outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)
     comparisons = cell["comparisons"]

@@ -3,6 +3,7 @@
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import dagster as dg
@@ -18,10 +19,13 @@ from eval_assets.assets.common import (
     stage_inputs,
 )
 from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage
+from eval_assets.errors import InvalidInputError
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.llm.guards import SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN
 from eval_assets.project import EvalPlan
+from eval_assets.reproducibility import hashes_json
 from eval_assets.resources import EvalProject, LLMClient, ReplayOptions
+from eval_assets.warmup import Warmup, WarmupError, warm_up
 
 ERROR_RATE_WITHIN_LIMIT = "error_rate_within_limit"
 
@@ -97,6 +101,25 @@ def error_rate_check(outcomes: Sequence[CallOutcome], max_error_rate: float, res
     )
 
 
+def eval_warmup(context: dg.AssetExecutionContext, project: EvalProject, plan: EvalPlan) -> Warmup:
+    """The night's warm-up (:mod:`eval_assets.warmup`), first in the process that calls the model.
+
+    Raises:
+        dg.Failure: a reproducibility input is missing or the embedding setup is broken (no call was made).
+    """
+    try:
+        warm = warm_up(plan, Path(project.data_dir))
+    except (InvalidInputError, WarmupError) as exc:
+        raise dg.Failure(description=f"eval_warmup: {exc} (no model was called)", allow_retries=False) from exc
+    steps = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in warm.seconds.items())
+    embedded = f"; references embedded {warm.references_embedded}, cached {warm.references_cached}"
+    hashes = "".join(f"; {name} {value}" for name, value in warm.reproducibility.items())
+    context.log.info(
+        f"eval_warmup: {steps}{embedded if warm.references_embedded or warm.references_cached else ''}{hashes}"
+    )
+    return warm
+
+
 def model_responses(
     context: dg.AssetExecutionContext,
     project: EvalProject,
@@ -109,6 +132,8 @@ def model_responses(
     eval_date, config_name, plan = inputs.eval_date, inputs.config_name, inputs.plan
     eval_config = plan.config.config
     require_api_keys(plan, [eval_config.model])
+    warm = eval_warmup(context, project, plan)
+    keys = {**inputs.keys, "reproducibility_json": hashes_json(warm.reproducibility)}
     llm.prepare_offline(plan, str(eval_date), [eval_config.model.id])
     calls = response_calls(plan, eval_date)
     with holding_cell(context, project):
@@ -116,7 +141,7 @@ def model_responses(
             context, "model_responses", calls, eval_config, warehouse=warehouse, llm=llm, use_cache=config.use_cache
         )
         outcomes = stage.outcomes
-        rows = response_rows(plan, outcomes, inputs.keys)
+        rows = response_rows(plan, outcomes, keys)
         with open_warehouse(warehouse) as conn:
             wh.replace_partition(conn, eval_date, config_name, {"responses": wh.frame("responses", rows)})
     resume = (
@@ -131,6 +156,8 @@ def model_responses(
             "provider_calls": dg.MetadataValue.int(sum(o.attempts for o in outcomes)),
             "spend_usd": float_metadata(sum(o.cost_usd or 0.0 for o in outcomes if not o.cached)),
             "model_id": eval_config.model.id,
+            "reproducibility": dg.MetadataValue.json(warm.reproducibility),
+            "references_embedded": dg.MetadataValue.int(warm.references_embedded),
         },
         check_results=[
             error_rate_check(outcomes, eval_config.runtime.max_error_rate, resume),

@@ -82,6 +82,8 @@ def score_rows(
                 "scorer_version": scorer_version(spec),
                 "scorer_args_json": json.dumps(scorer_args(spec), sort_keys=True),
                 "tags": list(example.tags),
+                # As the replay took them: every score names the inputs its answer was given.
+                "reproducibility_json": row.get("reproducibility_json"),
             }
             output = row["output_text"]
             # Judges call models, deterministic scorers are pure functions: the registry says which is which.

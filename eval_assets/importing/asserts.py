@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from eval_assets.importing import rubric_text
@@ -27,13 +28,16 @@ _NO_EQUIVALENT = {
     "cost": "a per-call cost bound: use a threshold on cost_usd in the config",
     "latency": "a per-call latency bound: use a threshold on latency_p95_ms in the config",
 }
-#: promptfoo's text-similarity assertions -> the text_similarity metric they use.
+#: promptfoo's text-similarity assertions -> the text_similarity metric, promptfoo's default threshold, a note.
 _SIMILARITY_METRICS = {
-    "levenshtein": "levenshtein",
-    "rouge-n": "rouge_n",
-    "bleu": "bleu",
-    "gleu": "gleu",
-    "meteor": "meteor",
+    "rouge-n": ("rouge_1", 0.75, "ROUGE-1 F-measure (promptfoo's rouge-n counts unigrams by default)"),
+    "bleu": ("bleu", 0.5, "sacrebleu's sentence BLEU / 100"),
+}
+#: promptfoo's similarity assertions with no metric here -> why.
+_NO_SIMILARITY_METRIC = {
+    "levenshtein": "an edit-distance bound in characters; text_similarity's fuzzy_match is a 0..1 ratio instead",
+    "gleu": "no GLEU metric here (text_similarity has fuzzy_match, bleu, rouge_1, rouge_2, rouge_l)",
+    "meteor": "no METEOR metric here (text_similarity has fuzzy_match, bleu, rouge_1, rouge_2, rouge_l)",
 }
 _KNOWN_TYPES = frozenset(
     {
@@ -41,7 +45,7 @@ _KNOWN_TYPES = frozenset(
         "contains-json", "similar", "llm-rubric", "model-graded-closedqa", "factuality", "answer-relevance",
         "context-faithfulness", "context-recall", "context-relevance", "g-eval", "classifier", "moderation",
         "perplexity", "is-sql", "contains-sql", "is-xml", "contains-xml", "is-valid-openai-tools-call",
-        *_NO_EQUIVALENT, *_SIMILARITY_METRICS,
+        *_NO_EQUIVALENT, *_SIMILARITY_METRICS, *_NO_SIMILARITY_METRIC,
     }
 )  # fmt: skip
 _CSV_ASSERTION = re.compile(r"^(not-)?([a-z][a-z-]*)(?:\((\d+(?:\.\d+)?)\))?(?::\s?(.*))?$", re.DOTALL)
@@ -117,9 +121,15 @@ def to_grader(entry: Any, where: str, parsed: Parsed, fill: Callable[[str], str]
         return _make(common, scorer="json_valid", options=options)
     if kind == "similar":
         return _reference(common, value, "embedding_similarity", {}, 0.75 if threshold is None else threshold, parsed)
+    if kind in _NO_SIMILARITY_METRIC:
+        parsed.skip(label, where, _NO_SIMILARITY_METRIC[kind])
+        return None
     if kind in _SIMILARITY_METRICS:
-        options = {"metric": _SIMILARITY_METRICS[kind]}
-        return _reference(common, value, "text_similarity", options, threshold, parsed)
+        metric, default, note = _SIMILARITY_METRICS[kind]
+        grader = _reference(
+            common, value, "text_similarity", {"metric": metric}, default if threshold is None else threshold, parsed
+        )
+        return replace(grader, note=note) if grader is not None else None
     if kind == "llm-rubric":
         return _rubric(common, value, threshold, parsed)
     parsed.skip(label, where, f"no equivalent scorer for {kind}")

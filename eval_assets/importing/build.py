@@ -169,23 +169,23 @@ def _resolve(
     owner = ""
     signatures: list[str] = []
     for grader in case.graders:
+        # The conflict first: it does not depend on what is installed here, so the summary does not either.
+        if grader.reference is not None and references is not None and references != grader.reference:
+            unmapped.append(
+                Unmapped(
+                    grader.label,
+                    grader.where,
+                    f"this example's reference already holds {_short(references)} for {owner}, and an "
+                    "example has one set of references for all its scorers",
+                )
+            )
+            continue
         reason = unavailable(grader.scorer)
         if reason is not None:
             unmapped.append(Unmapped(grader.label, grader.where, reason))
             continue
-        if grader.reference is not None:
-            if references is None:
-                references, owner = grader.reference, grader.label
-            elif references != grader.reference:
-                unmapped.append(
-                    Unmapped(
-                        grader.label,
-                        grader.where,
-                        f"this example's reference already holds {_short(references)} for {owner}, and an "
-                        "example has one set of references for all its scorers",
-                    )
-                )
-                continue
+        if grader.reference is not None and references is None:
+            references, owner = grader.reference, grader.label
         signature = grader.signature()
         if signature not in signatures:
             signatures.append(signature)

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eval_assets.importing import rubric_text
 from eval_assets.importing.model import Case, Grader, NotImportableError, Parsed, Prompt, source_error
 from eval_assets.importing.sources import clean_id, read_jsonl, read_yaml, text_of, to_prompt, to_references
+from eval_assets.scoring.scorers.text_similarity import SimilarityMetric
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 _OUTPUT = "sample.output_text"
 _NEGATION = "no scorer passes on the opposite verdict yet (negated graders are not importable)"
 #: A grader for one item, or the reason it cannot grade that item.
 _Mapper = Callable[[Mapping[str, Any]], Grader | str]
+
+#: The Evals API text_similarity metrics this project's text_similarity scorer has (cosine is embedding_similarity).
+_SIMILARITY_METRICS = frozenset(typing.get_args(SimilarityMetric))
 
 
 def parse(source: Path, *, items: Path | None) -> Parsed:
@@ -154,6 +160,10 @@ def _criterion(criterion: dict[str, Any], where: str, input_fields: set[str], pa
         return _string_check(criterion, where, label, name, parsed)
     if kind == "text_similarity":
         metric = str(criterion.get("evaluation_metric", "fuzzy_match"))
+        if metric != "cosine" and metric not in _SIMILARITY_METRICS:
+            known = ", ".join(sorted(_SIMILARITY_METRICS))
+            parsed.skip(f"{label} ({metric})", where, f"no {metric} metric here (text_similarity has {known})")
+            return None
         similarity: tuple[str, dict[str, Any]] = (
             ("embedding_similarity", {}) if metric == "cosine" else ("text_similarity", {"metric": metric})
         )
@@ -162,11 +172,7 @@ def _criterion(criterion: dict[str, Any], where: str, input_fields: set[str], pa
     if kind == "score_model":
         return _score_model(criterion, where, label, name, input_fields, parsed)
     if kind == "label_model":
-        # Mapped onto the label_model judge, listed in pending.PENDING_SCORERS until it lands (its prompt
-        # and model then need mapping like score_model's).
-        options: dict[str, Any] = {"labels": criterion.get("labels"), "passing_labels": criterion.get("passing_labels")}
-        grader = Grader(label=label, where=where, scorer="label_model", options=options, name_hint=name)
-        return lambda item: grader
+        return _label_model(criterion, where, label, name, input_fields, parsed)
     if kind == "python":
         parsed.skip(label, where, "runs Python code from the eval, which is not importable; port it to a scorer module")
         return None
@@ -243,9 +249,19 @@ def _reference_grader(
     return grade
 
 
-def _score_model(
-    criterion: dict[str, Any], where: str, label: str, name: str, input_fields: set[str], parsed: Parsed
-) -> _Mapper | None:
+@dataclass(frozen=True)
+class _GraderPrompt:
+    """A model grader's prompt as a rubric template: its text, the slots it uses, its reference field."""
+
+    text: str
+    used: set[str]
+    reference_field: str | None
+
+
+def _grader_prompt(
+    criterion: dict[str, Any], where: str, label: str, input_fields: set[str], parsed: Parsed
+) -> _GraderPrompt | None:
+    """The prompt of a ``score_model`` or ``label_model`` grader with its placeholders as rubric slots."""
     messages = criterion.get("input")
     if not isinstance(messages, list) or not messages:
         parsed.skip(label, where, "no input messages")
@@ -275,6 +291,65 @@ def _score_model(
     if unknown:
         parsed.skip(label, where, f"its prompt uses {', '.join(unknown)}, which no slot holds")
         return None
+    for key in ("model", "sampling_params"):
+        if key in criterion:
+            parsed.skip(f"{label} {key}", where, "the judge model and its settings are chosen with --judge")
+    return _GraderPrompt(text, used, reference_fields[0] if reference_fields else None)
+
+
+def _item_references(item: Mapping[str, Any], prompt: _GraderPrompt, label: str) -> tuple[str, ...] | str | None:
+    """The item's value of the prompt's reference field (None without one; a string says what is wrong)."""
+    if prompt.reference_field is None:
+        return None
+    try:
+        references = to_references(_value(item, prompt.reference_field))
+    except NotImportableError as exc:
+        return f"{label}: {exc}"
+    return references if references is not None else f"{label}: the item's {prompt.reference_field!r} is empty"
+
+
+def _label_model(
+    criterion: dict[str, Any], where: str, label: str, name: str, input_fields: set[str], parsed: Parsed
+) -> _Mapper | None:
+    labels, passing = criterion.get("labels"), criterion.get("passing_labels")
+    if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
+        parsed.skip(label, where, "no labels (a list of strings)")
+        return None
+    if not (isinstance(passing, list) and passing and all(isinstance(x, str) and x in labels for x in passing)):
+        parsed.skip(label, where, f"passing_labels {passing!r} are not some of labels {labels!r}")
+        return None
+    prompt = _grader_prompt(criterion, where, label, input_fields, parsed)
+    if prompt is None:
+        return None
+    # No answer format here: label_model sends the labels and the answer format after the rubric itself.
+    rubric = rubric_text.draft(prompt.text, prompt.used, (0.0, 1.0), f"Evals API grader {name!r}")
+    options = {"labels": list(labels), "passing_labels": list(passing)}
+
+    def grade(item: Mapping[str, Any]) -> Grader | str:
+        references = _item_references(item, prompt, label)
+        if isinstance(references, str):
+            return references
+        return Grader(
+            label=label,
+            where=where,
+            scorer="label_model",
+            options=options,
+            reference=references,
+            rubric=rubric,
+            name_hint=name,
+            note="passes when the judge picks one of passing_labels",
+        )
+
+    return grade
+
+
+def _score_model(
+    criterion: dict[str, Any], where: str, label: str, name: str, input_fields: set[str], parsed: Parsed
+) -> _Mapper | None:
+    prompt = _grader_prompt(criterion, where, label, input_fields, parsed)
+    if prompt is None:
+        return None
+    text, used = prompt.text, prompt.used
     low, high = (criterion.get("range") or [0, 1])[:2]
     if not (isinstance(low, int | float) and isinstance(high, int | float) and low < high):
         parsed.skip(label, where, f"range {criterion.get('range')!r} is not [low, high]")
@@ -284,22 +359,14 @@ def _score_model(
     if pass_score is not None and not 0 <= pass_score <= 1:
         parsed.skip(label, where, f"pass_threshold {threshold} is outside range [{low}, {high}]")
         return None
-    for key in ("model", "sampling_params"):
-        if key in criterion:
-            parsed.skip(f"{label} {key}", where, "the judge model and its settings are chosen with --judge")
     rubric = rubric_text.draft(
         text + rubric_text.answer_format(low, high), used, (float(low), float(high)), f"Evals API grader {name!r}"
     )
 
     def grade(item: Mapping[str, Any]) -> Grader | str:
-        references = None
-        if reference_fields:
-            try:
-                references = to_references(_value(item, reference_fields[0]))
-            except NotImportableError as exc:
-                return f"{label}: {exc}"
-            if references is None:
-                return f"{label}: the item's {reference_fields[0]!r} is empty"
+        references = _item_references(item, prompt, label)
+        if isinstance(references, str):
+            return references
         return Grader(
             label=label,
             where=where,

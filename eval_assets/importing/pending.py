@@ -1,23 +1,35 @@
-"""Scorers the importers already map onto but that this project does not have yet: the one switch.
+"""Scorers the importers map onto that cannot take an imported grader here: the one switch.
 
-The format modules map a grader onto the scorer that will take it (promptfoo ``similar`` onto
-``embedding_similarity``, an Evals API ``text_similarity`` onto ``text_similarity`` with its metric) and
-stop there: while a scorer is listed here, every grader mapped onto it is reported as unmapped with
-this reason, and nothing is written for it. When the scorer lands, delete its entry (and check the option
-names the format modules use against its options model: validation before writing will refuse any that
-differ). A scorer that is neither listed here nor registered is reported as unmapped too.
+The format modules map a grader onto the scorer that takes it (promptfoo ``similar`` onto
+``embedding_similarity``, an Evals API ``text_similarity`` onto ``text_similarity`` with its metric). A
+scorer listed in ``PENDING_SCORERS`` is one the project does not have yet: every grader mapped onto it is
+reported as unmapped with this reason, and nothing is written for it. When the scorer lands, delete its
+entry (and check the option names the format modules use against its options model: validation before
+writing refuses any that differ). A scorer that is neither listed nor registered is reported as unmapped too.
+
+A registered scorer that needs an optional extra (``embedding_similarity`` needs the ``embeddings`` extra)
+is unavailable while the extra is not installed: the config would not validate, so nothing would be written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eval_assets.scoring.registry import UnknownScorerError, scorer_named
 
-PENDING_SCORERS: dict[str, str] = {
-    "text_similarity": "needs the text_similarity scorer (fuzzy ratio, BLEU, ROUGE), which is not in this project yet",
-    "embedding_similarity": "needs the embedding_similarity scorer (cosine on sentence embeddings), which is not "
-    "in this project yet",
-    "label_model": "needs the label_model judge (a judge choosing one of labels), which is not in this project yet",
-}
+#: Scorers not in this project yet -> why graders mapped onto them are not imported. None missing today.
+PENDING_SCORERS: dict[str, str] = {}
+
+
+def _embeddings_extra() -> str | None:
+    from eval_assets.scoring.embeddings import EXTRA_HINT, missing_packages
+
+    missing = missing_packages()
+    return f"embedding_similarity needs {', '.join(missing)}: {EXTRA_HINT}" if missing else None
+
+
+#: Registered scorers that need something optional installed -> why not, or None when it is there.
+_NEEDS: dict[str, Callable[[], str | None]] = {"embedding_similarity": _embeddings_extra}
 
 
 def unavailable(scorer: str) -> str | None:
@@ -28,4 +40,5 @@ def unavailable(scorer: str) -> str | None:
         scorer_named(scorer)
     except UnknownScorerError:
         return f"needs a {scorer} scorer, which this project does not have"
-    return None
+    needs = _NEEDS.get(scorer)
+    return needs() if needs is not None else None

@@ -37,6 +37,7 @@ def run_factors(
     scorer_versions: Mapping[str, str],
     code_sha: str,
     git_sha: str,
+    reproducibility: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The factors of one run, in the order a report lists them.
 
@@ -51,12 +52,14 @@ def run_factors(
         scorer_versions: Scorer name -> version of its scoring function.
         code_sha: Commit of the eval_assets code.
         git_sha: Commit of the data directory.
+        reproducibility: Content hash by ``reproducibility:`` input (e.g. a retrieval index).
     """
     prompt = NO_PROMPT if system_prompt is None else "sha256:" + hashlib.sha256(system_prompt.encode()).hexdigest()[:12]
     factors = {"model": model_id, "model version": model_version or "not reported", "system prompt": prompt}
     factors.update({f"sampling {name}": json.dumps(value) for name, value in sorted(sampling.items())})
     factors.update({f"dataset {name}": value for name, value in sorted(dataset_hashes.items())})
     factors.update({f"rubric {name}": value for name, value in sorted(rubric_hashes.items())})
+    factors.update({f"input {name}": value for name, value in sorted((reproducibility or {}).items())})
     factors.update({f"judge {name}": version or "version not reported" for name, version in sorted(judges.items())})
     factors.update({f"scorer {name}": version for name, version in sorted(scorer_versions.items())})
     factors["code commit"] = code_sha

@@ -232,6 +232,7 @@ def _run_details(report: ReportData) -> str:
         ("Config hash", code(s.config_hash)),
         ("Dataset hashes", _hashes(s.dataset_hashes)),
         ("Rubric hashes", _hashes(s.prompt_hashes)),
+        *([("Reproducibility inputs", _hashes(s.reproducibility))] if s.reproducibility else []),
         (
             "Baseline",
             (text(baseline) if baseline else "none")

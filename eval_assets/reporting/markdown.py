@@ -145,6 +145,7 @@ def _summary(report: ReportData) -> str:
         f"- **Config hash:** {code_span(s.config_hash)}",
         f"- **Dataset hashes:** {_hashes(s.dataset_hashes)}",
         f"- **Rubric hashes:** {_hashes(s.prompt_hashes)}",
+        *([f"- **Reproducibility inputs:** {_hashes(s.reproducibility)}"] if s.reproducibility else []),
         f"- **Baseline:** {md_text(baseline) if baseline else 'none'}"
         + (_why(report.baseline_reason) if baseline or report.baseline_reason else " (first run)"),
         f"- **Examples:** {s.n_examples:,}",

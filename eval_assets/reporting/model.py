@@ -58,6 +58,7 @@ class RunSummary:
     priced_calls: int | None = None  # answered calls with a known price (None: not recorded)
     cost_calls: int | None = None  # answered calls, model under test and judges
     unpriced_models: tuple[str, ...] = ()  # models whose answers had no price
+    reproducibility: dict[str, str] = field(default_factory=dict)  # reproducibility input -> content hash
 
     @property
     def cost(self) -> Cost:

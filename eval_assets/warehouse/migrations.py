@@ -103,12 +103,19 @@ def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _reproducibility_hashes(conn: duckdb.DuckDBPyConnection) -> None:
+    """The hashes of the config's reproducibility: inputs on every answer and score (issue 12)."""
+    for table in ("responses", "scores"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN reproducibility_json VARCHAR")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
     Migration(3, "partition_writes: one writer per cell at a time, on DuckLake too", _partition_writes),
     Migration(4, "review_tasks and review_decisions; scores.human_labelled, evaluator_score", _review_tables),
     Migration(5, "accepted baselines; baseline reason; verdicts with power and BH", _accepted_baselines_and_verdicts),
+    Migration(11, "responses and scores: reproducibility_json", _reproducibility_hashes),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -370,6 +370,18 @@ TABLES["baseline_acceptances"] = (
     _c("reason", "VARCHAR", STR, "why, e.g. an intended model or prompt change"),
 )
 
+# Schema version 11 (issue 12): the content hashes of the config's reproducibility: inputs on every answer and score.
+REPRODUCIBILITY = _c(
+    "reproducibility_json",
+    "VARCHAR",
+    STR,
+    "{input: content hash} of the config's reproducibility: inputs, e.g. a retrieval index, taken before the "
+    "night's first call (null when the config names none, and for rows written before schema 11)",
+    required=True,
+)
+for _table in ("responses", "scores"):
+    TABLES[_table] = (*TABLES[_table], REPRODUCIBILITY)
+
 #: Which tables are computed directly from each table. Rewriting a table's cell clears everything downstream
 #: of it in the same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts
 #: looking current.

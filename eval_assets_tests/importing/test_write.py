@@ -64,11 +64,25 @@ def test_a_bad_name_is_a_usage_error(data_dir: Path, capsys: pytest.CaptureFixtu
         assert code == 2 and "--name" in err
 
 
-def test_pending_scorers_are_one_switch() -> None:
+def test_pending_scorers_are_one_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     # Listed: the reason says what is missing. Registered: importable. Neither: said so.
-    assert pending.unavailable("text_similarity") == pending.PENDING_SCORERS["text_similarity"]
+    monkeypatch.setitem(pending.PENDING_SCORERS, "contains", "needs a better contains")
+    assert pending.unavailable("contains") == "needs a better contains"
+    monkeypatch.delitem(pending.PENDING_SCORERS, "contains")
     assert pending.unavailable("contains") is None
+    assert pending.unavailable("text_similarity") is None and pending.unavailable("label_model") is None
     assert pending.unavailable("no_such_scorer") == "needs a no_such_scorer scorer, which this project does not have"
+
+
+def test_embedding_similarity_is_importable_only_with_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eval_assets.scoring import embeddings
+
+    monkeypatch.setattr(embeddings, "missing_packages", lambda: ["sentence_transformers"])
+    assert pending.unavailable("embedding_similarity") == (
+        f"embedding_similarity needs sentence_transformers: {embeddings.EXTRA_HINT}"
+    )
+    monkeypatch.setattr(embeddings, "missing_packages", lambda: [])
+    assert pending.unavailable("embedding_similarity") is None
 
 
 def test_the_command_s_help_ends_with_examples_and_formats() -> None:

@@ -114,6 +114,8 @@ def test_every_registered_scorer_with_default_options_is_well_formed(output: str
             continue
         if any(info.is_required() for info in entry.options.model_fields.values()):
             continue  # no default to try (custom's function): such scorers have their own table tests
+        if entry.name == "custom":
+            continue  # needs one of function / entry_point: its own table tests cover it
         if entry.name == "embedding_similarity":
             continue  # loads a model and writes a vector cache: tested in its own file, on a tmp cache
         spec = entry.spec_model.model_validate({"scorer": entry.name})

@@ -10,6 +10,18 @@ Python, configured like every other scorer::
         options: {min_digits: 6}                         # keyword arguments of the function
         needs_reference: false
 
+Or, for a function shipped in an installed distribution, by its entry point in the group
+``eval_assets.scorers`` (what a team's shared checks package declares in its ``pyproject.toml`` under
+``[project.entry-points."eval_assets.scorers"]``, e.g. ``cites_order_id = "support_checks.orders:cites_order_id"``)::
+
+      - scorer: custom
+        name: cites_order_id
+        entry_point: cites_order_id
+
+The entry point resolves to the same ``package.module:function`` and is then validated and versioned
+exactly like one named directly; an entry point missing, or declared by two distributions, is a config
+error naming the group.
+
 The function is called as ``function(output, references, **options)`` (``references`` a tuple of
 strings) and returns a bool (pass/fail), a number in [0, 1], a ``ScoreResult``, or a mapping with
 ``score`` and optionally ``passed`` (or promptfoo's ``pass``) and ``detail`` (or ``reason``).
@@ -35,13 +47,15 @@ import hashlib
 import importlib
 import inspect
 import math
+import re
 import sys
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
-from pydantic import Field, JsonValue, TypeAdapter, ValidationError
+from pydantic import Field, JsonValue, TypeAdapter, ValidationError, model_validator
 
 from eval_assets.scoring.registry import OptionProblem, ScorerOptions, register_scorer
 from eval_assets.scoring.results import References, ScoreResult, check_references
@@ -50,16 +64,39 @@ from eval_assets.scoring.results import References, ScoreResult, check_reference
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
 FUNCTION_PATTERN = rf"^{_DOTTED}:{_DOTTED}$"
 _VERSION = "1"
+#: The entry-point group a distribution declares score functions in.
+ENTRY_POINT_GROUP = "eval_assets.scorers"
+#: An entry point's name as packaging allows it (no '=' or whitespace; letters, digits, '.', '_', '-').
+ENTRY_POINT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class CustomOptions(ScorerOptions):
     """Options of ``custom``."""
 
-    function: str = Field(
+    function: str | None = Field(
+        default=None,
         pattern=FUNCTION_PATTERN,
         max_length=300,
         description="The score function as package.module:function, importable from the environment.",
     )
+    entry_point: str | None = Field(
+        default=None,
+        pattern=ENTRY_POINT_PATTERN,
+        max_length=200,
+        description=f"Or: the name of an installed entry point in the group {ENTRY_POINT_GROUP} naming the function.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CustomOptions:
+        if (self.function is None) == (self.entry_point is None):
+            raise ValueError("custom needs exactly one of 'function' (package.module:function) or 'entry_point'")
+        return self
+
+    @property
+    def target(self) -> str:
+        """What the function is called in messages: ``package.module:function`` or ``entry point NAME``."""
+        return self.function if self.function is not None else f"entry point {self.entry_point!r}"
+
     options: dict[str, JsonValue] = Field(
         default_factory=dict, description="Keyword arguments passed to the function (checked against its signature)."
     )
@@ -127,6 +164,48 @@ def load_function(target: str, *, refresh: bool = False) -> LoadedFunction:
     return loaded
 
 
+def entry_point_target(name: str) -> str:
+    """The ``package.module:function`` an installed entry point of :data:`ENTRY_POINT_GROUP` names.
+
+    Raises:
+        CustomScorerError: no installed distribution declares it, or two do (which one runs would be luck).
+    """
+    found = list(metadata.entry_points(group=ENTRY_POINT_GROUP, name=name))
+    owners = sorted({ep.dist.name if ep.dist is not None else "?" for ep in found})
+    if not found:
+        known = sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
+        raise CustomScorerError(
+            f"no installed distribution declares entry point {name!r} in group {ENTRY_POINT_GROUP!r} "
+            f"(declared there: {', '.join(known) or 'none'})"
+        )
+    if len({ep.value for ep in found}) > 1:
+        raise CustomScorerError(
+            f"entry point {name!r} in group {ENTRY_POINT_GROUP!r} is declared by several distributions "
+            f"({', '.join(owners)}) with different targets: uninstall one, or name the function directly"
+        )
+    value = found[0].value.replace(" ", "")
+    if not re.match(FUNCTION_PATTERN, value):
+        raise CustomScorerError(f"entry point {name!r} names {value!r}, not package.module:function")
+    return value
+
+
+_ENTRY_TARGETS: dict[str, str] = {}
+
+
+def target_of(options: CustomOptions, *, refresh: bool = False) -> str:
+    """The ``package.module:function`` a configured custom scorer runs.
+
+    An entry point is looked up once per process (scanning the installed distributions takes milliseconds,
+    too long for every score) and again with ``refresh``, as validation does.
+    """
+    if options.function is not None:
+        return options.function
+    name = str(options.entry_point)
+    if refresh or name not in _ENTRY_TARGETS:
+        _ENTRY_TARGETS[name] = entry_point_target(name)
+    return _ENTRY_TARGETS[name]
+
+
 def _source_hash(function: Callable[..., Any], target: str) -> str:
     """Hash of the source file of the module defining ``function`` (helpers beside it count too)."""
     try:
@@ -187,10 +266,11 @@ def _annotation_problems(
 
 
 def _check(options: CustomOptions) -> Iterator[OptionProblem]:
+    field = "function" if options.function is not None else "entry_point"
     try:
-        loaded = load_function(options.function, refresh=True)
+        loaded = load_function(target_of(options, refresh=True), refresh=True)
     except CustomScorerError as exc:
-        yield ("function",), str(exc)
+        yield (field,), str(exc)
         return
     yield from signature_problems(loaded.function, options.options)
 
@@ -229,7 +309,7 @@ def _check_range(score: float, target: str) -> None:
 
 
 def _version(options: CustomOptions) -> str:
-    return load_function(options.function).version
+    return load_function(target_of(options)).version
 
 
 @register_scorer(
@@ -241,11 +321,12 @@ def _version(options: CustomOptions) -> str:
     version_of=_version,
 )
 def _custom(output: str, references: References, options: CustomOptions) -> ScoreResult:
-    """Your own function(output, references, **options) from package.module:function."""
+    """Your own function(output, references, **options) from package.module:function or an entry point."""
     check_references(references)
-    loaded = load_function(options.function)
+    target = target_of(options)
+    loaded = load_function(target)
     try:
         value = loaded.function(output, references, **options.options)
     except Exception as exc:
-        raise CustomScorerError(f"custom scorer {options.function} raised {type(exc).__name__}: {exc}") from exc
-    return as_score_result(value, options.function)
+        raise CustomScorerError(f"custom scorer {target} raised {type(exc).__name__}: {exc}") from exc
+    return as_score_result(value, target)

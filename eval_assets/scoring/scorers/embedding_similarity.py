@@ -51,6 +51,11 @@ def shared_cache(directory: Path, model: str = MODEL_NAME) -> EmbeddingCache:
     return EmbeddingCache(directory, model=model)
 
 
+def usable_references(references: References) -> list[str]:
+    """The references this scorer embeds: stripped, empty ones left out (what a warm-up embeds ahead)."""
+    return [reference.strip() for reference in references if reference.strip()]
+
+
 def embedding_similarity(
     output: str, references: References, *, embeddings: EmbeddingCache, pass_score: float = 0.5
 ) -> ScoreResult:
@@ -67,7 +72,7 @@ def embedding_similarity(
         embedding of nothing is not similar to an answer), as do examples without usable references.
     """
     check_references(references)
-    usable = [reference.strip() for reference in references if reference.strip()]
+    usable = usable_references(references)
     if not usable:
         return ScoreResult(0.0, False, "no references to compare against")
     if not output.strip():

@@ -76,6 +76,7 @@ def test_a_custom_function_scores_through_the_registry(tmp_path: Path, checks: s
     assert not score_output(spec, "Your order 123 ships today.", EXAMPLE).passed
     assert scorer_args(spec) == {
         "function": f"{checks}:cites_order_id",
+        "entry_point": None,
         "options": {"min_digits": 4},
         "needs_reference": False,
         "pass_score": 0.5,
