@@ -204,6 +204,7 @@ def create_app(settings: ReviewSettings) -> Starlette:
         Route("/reviewer", set_reviewer, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
+
     async def busy(request: Request, exc: Exception) -> Response:
         # The message names no path: the page shows nothing of the machine's file system.
         text = "the warehouse is locked by another process (a nightly run?): try again in a moment"
