@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
@@ -138,11 +138,12 @@ class OpenAICompatProvider:
             raise error_from_response(status, response_headers, raw, secret=api_key)
         return reply_from_body(raw, model_id=model.id, pricing=self._pricing)
 
-    def warm_up(self, model: ModelSpec) -> None:
-        """Prepare ``model``'s pricing before any call is timed (it may import litellm: seconds)."""
+    async def warm_up(self, models: Iterable[ModelSpec]) -> None:
+        """Prepare these models' pricing before any call is timed (it may import litellm: seconds)."""
         prepare = getattr(self._pricing, "prepare", None)
         if prepare is not None:
-            prepare(model.id)
+            for model in models:
+                prepare(model.id)
 
     async def aclose(self) -> None:
         """Close the running loop's session (sessions of other loops close when their loop shuts down)."""

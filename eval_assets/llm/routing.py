@@ -119,7 +119,7 @@ class RoutingProvider:
         for model in dict.fromkeys(models):
             transport, spec = self._route(model)
             if transport != "litellm":
-                self._lean.warm_up(spec)  # pricing: litellm only for a model the price table cannot price
+                await self._lean.warm_up([spec])  # pricing: litellm only for a model the price table cannot price
                 continue
             provider = self._litellm()
             warm = getattr(provider, "warm_up", None)

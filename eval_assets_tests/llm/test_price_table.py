@@ -105,3 +105,19 @@ def test_answers_with_reasoning_or_unknown_models_still_go_through_litellm(monke
     assert calls == ["openai/gpt-4o-mini", "groq/llama-3.1-8b-instant"]
     estimate = WorstCaseEstimator(litellm_price)
     assert estimate._rates("openai/gpt-4o-mini") == pytest.approx((1.5e-07, 6e-07))
+
+
+def test_the_lean_transport_prepares_its_pricing_in_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """warm_up has the async, many-models signature replay_with_cache calls on any provider."""
+    import asyncio
+
+    from eval_assets.config import ModelSpec
+    from eval_assets.llm.openai_compat import OpenAICompatProvider
+
+    prepared: list[str] = []
+    pricing = LitellmPricing(lazy=True)
+    monkeypatch.setattr(pricing, "prepare", prepared.append)
+    provider = OpenAICompatProvider(pricing=pricing)
+    models = [ModelSpec(id="openai/gpt-4o-mini"), ModelSpec(id="openai/other")]
+    asyncio.run(provider.warm_up(model for model in models))
+    assert prepared == ["openai/gpt-4o-mini", "openai/other"]
