@@ -67,7 +67,14 @@ def _bundled_map() -> dict[str, Any]:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return loaded if isinstance(loaded, dict) else {}
+    if not isinstance(loaded, dict):
+        return {}
+    # Only OpenAI's entries can be answered here: keep those (~1/10 of the map's memory).
+    return {
+        name: entry
+        for name, entry in loaded.items()
+        if isinstance(entry, dict) and entry.get("litellm_provider") == "openai"
+    }
 
 
 def _price_map() -> dict[str, Any] | None:
