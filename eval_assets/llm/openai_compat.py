@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
@@ -89,7 +89,8 @@ class OpenAICompatProvider:
         self._max_connections = max_connections
         self._max_body_bytes = max_body_bytes
         self._default_api_base = default_api_base
-        self._pricing = pricing if pricing is not None else LitellmPricing()
+        # Lazy: litellm is imported by warm_up only for a model the bundled price table cannot price.
+        self._pricing = pricing if pricing is not None else LitellmPricing(lazy=True)
         self._sessions: dict[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, asyncio.Task[None]]] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._proxies: dict[str, str | None] = {}
@@ -136,6 +137,13 @@ class OpenAICompatProvider:
         if status != 200:
             raise error_from_response(status, response_headers, raw, secret=api_key)
         return reply_from_body(raw, model_id=model.id, pricing=self._pricing)
+
+    async def warm_up(self, models: Iterable[ModelSpec]) -> None:
+        """Prepare these models' pricing before any call is timed (it may import litellm: seconds)."""
+        prepare = getattr(self._pricing, "prepare", None)
+        if prepare is not None:
+            for model in models:
+                prepare(model.id)
 
     async def aclose(self) -> None:
         """Close the running loop's session (sessions of other loops close when their loop shuts down)."""

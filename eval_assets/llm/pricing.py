@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eval_assets.llm.calls import ModelCall, estimate_call_tokens
+from eval_assets.llm.price_table import TokenRates, simple_rates
 
 #: Batch APIs (OpenAI, Anthropic, Gemini...) bill about half the synchronous price. Applied to litellm's
 #: synchronous price only when its price map has no ``*_cost_per_token_batches`` entry for the model.
@@ -22,6 +23,9 @@ PriceFunction = Callable[[str, int, int], "float | None"]
 
 def litellm_price(model_id: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     """USD for the given tokens at litellm's price for the model, None when litellm does not know it."""
+    rates = simple_rates(model_id)  # litellm's own numbers, without importing litellm (see price_table)
+    if rates is not None:
+        return rates.cost(prompt_tokens, completion_tokens)
     from eval_assets.llm.litellm_provider import import_litellm
 
     litellm = import_litellm()
@@ -85,22 +89,42 @@ class Pricing(Protocol):
 
 
 class LitellmPricing:
-    """Prices from litellm's bundled price map (imported on construction: ~2 s, so never inside a replay).
+    """Prices from litellm's bundled price map.
+
+    Simply priced models (``price_table``: most ``openai/`` ones) are priced from per-token rates read
+    once per model, without importing litellm; every other model through ``litellm.cost_per_token``,
+    with litellm imported on construction (~2 s, so never inside a replay) unless ``lazy``.
 
     Whether a model is priced is remembered per model id: an unknown model costs one failing lookup per
     provider instance instead of one per call (a failing ``cost_per_token`` takes ~0.13 ms).
     """
 
-    def __init__(self) -> None:
-        from eval_assets.llm.litellm_provider import import_litellm
-
-        self._litellm = import_litellm()
+    def __init__(self, *, lazy: bool = False) -> None:
+        self._litellm: Any = None if lazy else _litellm()
         self._known: dict[str, bool] = {}
+        self._rates: dict[str, TokenRates | None] = {}
+
+    def prepare(self, model_id: str) -> None:
+        """Do the slow set-up ``model_id``'s prices need now (before a replay): import litellm unless the
+        model is simply priced."""
+        if model_id not in self._rates:
+            self._rates[model_id] = simple_rates(model_id)
+        if self._rates[model_id] is None and self._litellm is None:
+            self._litellm = _litellm()
 
     def cost(self, model_id: str, usage: Usage) -> float | None:
         """USD cost of ``usage`` on ``model_id`` via ``litellm.cost_per_token``; None when unpriced."""
         if self._known.get(model_id) is False:
             return None
+        if model_id not in self._rates:
+            self._rates[model_id] = simple_rates(model_id)
+        rates = self._rates[model_id]
+        if rates is not None and not usage.reasoning_tokens:
+            cost = rates.cost(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens or 0)
+            if cost is not None:
+                return cost
+        if self._litellm is None:
+            self._litellm = _litellm()
         usage_object = None
         if usage.cached_tokens or usage.reasoning_tokens:
             # Only the usage object carries OpenAI-style cached-token details to litellm; its plain
@@ -124,6 +148,12 @@ class LitellmPricing:
             return None
         self._known[model_id] = True
         return float(prompt_cost) + float(completion_cost)
+
+
+def _litellm() -> Any:
+    from eval_assets.llm.litellm_provider import import_litellm
+
+    return import_litellm()
 
 
 class BatchPricing:

@@ -119,7 +119,8 @@ class RoutingProvider:
         for model in dict.fromkeys(models):
             transport, spec = self._route(model)
             if transport != "litellm":
-                continue  # the lean transport has no lazy set-up worth timing apart
+                await self._lean.warm_up([spec])  # pricing: litellm only for a model the price table cannot price
+                continue
             provider = self._litellm()
             warm = getattr(provider, "warm_up", None)
             if warm is None:

@@ -142,9 +142,15 @@ def _suffix(dropped: int) -> str:
     return f"… ({dropped:,} more chars)"
 
 
+def _has_marks(text: str) -> bool:
+    """Whether ``text`` holds any combining mark (category Mn or Me); ASCII never does."""
+    return not text.isascii() and any(unicodedata.category(c) in ("Mn", "Me") for c in set(text) if c > "\x7f")
+
+
 def _clean(text: str, *, one_line: bool) -> str:
     cleaned = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TABLE)
-    cleaned = _mark_runs().sub(r"\1", cleaned)
+    if _has_marks(cleaned):  # the pattern's first build scans every code point (~0.3 s): only when needed
+        cleaned = _mark_runs().sub(r"\1", cleaned)
     if one_line:
         cleaned = cleaned.replace("\n", LINE_BREAK).replace("\t", " ")
     return cleaned
