@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from eval_assets import warehouse as wh
+from eval_assets.cli import review_exports
 from eval_assets.cli.options import command_parser, parse_date, positive
 from eval_assets.cli.sql import render_frame
 from eval_assets.errors import InvalidInputError
@@ -45,7 +46,9 @@ def add_parser(commands: Any) -> None:
         "  eval-assets review decide 3f2a9c01b7de agree --reviewer ana\n"
         '  eval-assets review decide 3f2a9c01b7de override --score 2 --note "misses the refund window"\n'
         '  eval-assets review decide 3f2a9c01b7de reference-wrong --reference "$9.99 a month"\n'
-        "  eval-assets review export --output decisions.jsonl",
+        "  eval-assets review export --output decisions.jsonl\n"
+        "  eval-assets review export-fixes\n"
+        "  eval-assets review export-calibration",
     )
     actions = parser.add_subparsers(dest="review_action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="tasks, newest night first, most urgent first")
@@ -71,6 +74,7 @@ def add_parser(commands: Any) -> None:
     export.add_argument("--config", help="only decisions on this config's tasks")
     export.add_argument("--output", help="write to this file instead of standard output")
     export.set_defaults(needs="warehouse", handler=cmd_export)
+    review_exports.add_parsers(actions)
 
 
 def _require_warehouse(settings: Settings) -> None:

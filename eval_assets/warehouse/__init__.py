@@ -14,6 +14,7 @@ DuckDB connection, or a location. Modules:
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
 - ``review``: review tasks and people's decisions (append-only);
+- ``calibration``: judges measured against people (the ``calibration`` table and its pairs);
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
 """
 
@@ -33,6 +34,13 @@ from eval_assets.warehouse.cache import (
     clear_cache,
     lookup_cached_responses,
     store_cached_responses,
+)
+from eval_assets.warehouse.calibration import (
+    calibration_history,
+    decided_overrides,
+    decided_pairs,
+    previous_judge_versions,
+    review_task_counts,
 )
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
@@ -116,12 +124,15 @@ __all__ = [
     "acceptances",
     "attach_sql",
     "cache_stats",
+    "calibration_history",
     "choose_baseline",
     "clear_cache",
     "connect",
     "connect_readonly",
     "copy_warehouse",
     "count_partition",
+    "decided_overrides",
+    "decided_pairs",
     "decisions",
     "default_setting",
     "describe_tables",
@@ -141,12 +152,14 @@ __all__ = [
     "open_for_decisions",
     "overall_metrics",
     "parse_location",
+    "previous_judge_versions",
     "previous_run_date",
     "read_partition",
     "record_decision",
     "replace_partition",
     "resolve_baseline",
     "review_queue",
+    "review_task_counts",
     "scalar",
     "schema_version",
     "scored_examples",

@@ -103,12 +103,24 @@ def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _calibration(conn: duckdb.DuckDBPyConnection) -> None:
+    """Judges measured against people each night (issue 10): agreement and weighted kappa per judge."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS calibration (eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, "
+        "run_id VARCHAR NOT NULL, git_sha VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, scorer VARCHAR NOT NULL, "
+        "rubric VARCHAR NOT NULL, judge_model VARCHAR NOT NULL, judge_model_version VARCHAR, sample VARCHAR NOT NULL, "
+        "n BIGINT NOT NULL, agreement DOUBLE, kappa DOUBLE, kappa_low DOUBLE, kappa_high DOUBLE, "
+        "weighting VARCHAR NOT NULL, calibrated BOOLEAN NOT NULL, reason VARCHAR NOT NULL, code_sha VARCHAR)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
     Migration(3, "partition_writes: one writer per cell at a time, on DuckLake too", _partition_writes),
     Migration(4, "review_tasks and review_decisions; scores.human_labelled, evaluator_score", _review_tables),
     Migration(5, "accepted baselines; baseline reason; verdicts with power and BH", _accepted_baselines_and_verdicts),
+    Migration(7, "calibration: judges' agreement with people per night", _calibration),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version
