@@ -85,17 +85,25 @@ def html_section(review: ReviewSummary | None, calibration: Sequence[Calibration
 
 
 def calibration_figure(history: pl.DataFrame) -> go.Figure | None:
-    """Kappa of each judge against people per night (``calibration_history`` rows); None without any pair."""
+    """Kappa of each judge against people per night (``calibration_history`` rows); None without any pair.
+
+    With several configs (the dashboard) each line names its config too.
+    """
     rows = history.filter(pl.col("kappa").is_not_null()) if not history.is_empty() else history
     if rows.is_empty():
         return None
-    rows = rows.with_columns(value=pl.col("kappa"), config_name=pl.lit(""))
-    style = Style(configs=[""], scorers=sorted({f"{s} / {j}" for s, j in rows.select("scorer", "judge_model").rows()}))
+    if "config_name" not in rows.columns:
+        rows = rows.with_columns(config_name=pl.lit(""))
+    rows = rows.with_columns(value=pl.col("kappa"))
+    several = rows.get_column("config_name").n_unique() > 1  # the dashboard: name the config too
+    keys = sorted(set(rows.select("config_name", "scorer", "judge_model").rows()))
+    names = {key: " / ".join(key if several else key[1:]) for key in keys}
+    style = Style(configs=sorted({k[0] for k in keys}), scorers=sorted(names.values()))
     traces = []
-    for (scorer, judge), group in groups(rows, "scorer", "judge_model"):
-        name = f"{scorer} / {judge}"
+    for key, group in groups(rows, "config_name", "scorer", "judge_model"):
+        name = names[key]
+        # label(): plotly reads HTML in names, and config, scorer and model names are untrusted text.
         traces.append(
-            # label(): plotly reads HTML in names, and scorer and model names are untrusted text.
             line(
                 group,
                 name=label(name),

@@ -31,15 +31,25 @@ def decided_pairs(conn: duckdb.DuckDBPyConnection, config_name: str, until: dt.d
 
 
 def calibration_history(
-    conn: duckdb.DuckDBPyConnection, config_name: str, *, until: dt.date, sample: str = "decisions"
+    conn: duckdb.DuckDBPyConnection,
+    config_name: str | None = None,
+    *,
+    until: dt.date | None = None,
+    sample: str = "decisions",
 ) -> pl.DataFrame:
-    """The config's calibration rows of one sample up to a night, oldest first (the trend chart)."""
+    """Calibration rows of one sample (of one config, up to a night; default all), oldest first (trend charts)."""
+    where, params = ["sample = $sample"], {"sample": sample}
+    if config_name is not None:
+        where.append("config_name = $config")
+        params["config"] = config_name
+    if until is not None:
+        where.append("eval_date <= $until")
+        params["until"] = until  # type: ignore[assignment]  # a date, bound as a parameter like the others
     return sql_frame(
         conn,
-        "SELECT eval_date, scorer, judge_model, n, agreement, kappa, kappa_low, kappa_high, calibrated "
-        "FROM calibration WHERE config_name = $config AND eval_date <= $until AND sample = $sample "
-        "ORDER BY eval_date, scorer, judge_model",
-        {"config": config_name, "until": until, "sample": sample},
+        "SELECT eval_date, config_name, scorer, judge_model, n, agreement, kappa, kappa_low, kappa_high, calibrated "
+        f"FROM calibration WHERE {' AND '.join(where)} ORDER BY eval_date, config_name, scorer, judge_model",
+        params,
     )
 
 

@@ -21,6 +21,7 @@ import yaml
 
 from eval_assets.cli import main
 from eval_assets.review.selection import output_hash
+from eval_assets.rubrics import load_rubric
 from eval_assets_tests.assets.test_review_queue import set_model, two_judges
 from eval_assets_tests.helpers import edit_config
 
@@ -97,7 +98,7 @@ def test_fourteen_nights_of_people_in_the_loop(
     assert run(NIGHTS[3], NIGHTS[8]) == 0
     set_model(data_dir, "candidate", "offline/assistant-mini")  # a bad model change ships
     assert run(REGRESSED, REGRESSED) == 1
-    set_model(data_dir, "candidate", "offline/assistant")  # and is rolled back
+    set_model(data_dir, "candidate", config["model"]["id"])  # and is rolled back
     # The error threshold on faithfulness.mean fails every night, but only warns: the judges are not
     # calibrated. Only the regressed night failed (its regression check).
     assert run(NIGHTS[10], NIGHTS[13]) == 0
@@ -209,3 +210,23 @@ def test_fourteen_nights_of_people_in_the_loop(
     assert f"(http://127.0.0.1:8765/?config=candidate&date={NIGHTS[-1]})" in report
     html = (eval_env / "runs" / NIGHTS[-1] / "candidate" / "report.html").read_text()
     assert "Judges against people" in html  # the kappa trend chart
+
+    # The overrides become the rubric's few-shot calibration examples, once; the prompt hash changes with them.
+    stored_hash = query(
+        warehouse,
+        "SELECT DISTINCT prompt_hash FROM scores WHERE eval_date = ? AND scorer = 'faithfulness'",
+        [NIGHTS[-1]],
+    )
+    assert stored_hash == [(load_rubric(data_dir / "prompts" / "rubric-faithfulness.md").content_hash,)]
+    capsys.readouterr()
+    assert main(["review", "export-calibration"]) == 0
+    overrides = sum(1 for _, kind in decided if kind == "override")
+    assert f"rubric-faithfulness: {overrides} calibration example(s) added, 0 already there" in capsys.readouterr().out
+    examples = data_dir / "prompts" / "rubric-faithfulness.examples.jsonl"
+    written = examples.read_text()
+    assert len(written.splitlines()) == overrides
+    assert {json.loads(line)["metadata"]["reviewer"] for line in written.splitlines()} == {"ana"}
+    assert main(["review", "export-calibration"]) == 0
+    assert examples.read_text() == written  # no duplicates on a re-run
+    rubric = load_rubric(data_dir / "prompts" / "rubric-faithfulness.md")
+    assert len(rubric.examples) == overrides and (rubric.content_hash,) != stored_hash[0]  # judges will re-run
