@@ -112,9 +112,21 @@ def test_fourteen_nights_of_people_in_the_loop(
         )
     )
     assert sorted(per_night) == NIGHTS and min(per_night.values()) > 0  # type: ignore[type-var]
-    conflicts = query(warehouse, "SELECT count(*) FROM review_tasks WHERE list_contains(reasons, 'judge_conflict')")
-    flagged = query(warehouse, "SELECT count(*) FROM scores WHERE judges_disagree")
-    assert conflicts == flagged and conflicts[0][0] > 0  # type: ignore[operator]
+    conflicts = dict(
+        query(
+            warehouse,
+            "SELECT eval_date::VARCHAR, count(*) FROM review_tasks "
+            "WHERE list_contains(reasons, 'judge_conflict') GROUP BY ALL",
+        )
+    )
+    flagged = dict(
+        query(warehouse, "SELECT eval_date::VARCHAR, count(*) FROM scores WHERE judges_disagree GROUP BY ALL")
+    )
+    assert sorted(conflicts) == NIGHTS
+    for night in NIGHTS[:3]:  # before anyone decided: every flagged example is a task
+        assert conflicts[night] == flagged[night] > 0
+    for night in NIGHTS[3:]:  # after: a decided example with the same output gets no new task
+        assert 0 < conflicts[night] <= flagged[night]
 
     # The regressed night's queue holds its flips on the regressed scorers, and no other night has any.
     flips = set(
