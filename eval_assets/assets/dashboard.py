@@ -12,7 +12,7 @@ from eval_assets.files import write_atomically
 from eval_assets.reporting.charts import plotly_bundle_name, write_plotly_bundle
 from eval_assets.reporting.dashboard import render_dashboard
 from eval_assets.reporting.folder import ASSETS_DIR
-from eval_assets.reporting.people import calibration_figure
+from eval_assets.reporting.people_chart import calibration_figure
 from eval_assets.resources import EvalProject
 
 

@@ -32,7 +32,7 @@ from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
 from eval_assets.reporting.changes import FactorChange, changed_factors
 from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
-from eval_assets.reporting.people import calibration_figure
+from eval_assets.reporting.people_chart import calibration_figure
 from eval_assets.reporting.publish import publish_report
 from eval_assets.resources import EvalProject
 from eval_assets.review import reported as people

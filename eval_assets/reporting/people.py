@@ -1,7 +1,8 @@
 """The report's "People in the loop" section: the night's new review tasks and judges measured against people.
 
-Pure: lines in, Markdown / HTML / a plotly figure out. Every name is untrusted text (escaped by the shared
-helpers); the review page's link is built from the config's ``review.page_url``.
+Pure: lines in, Markdown and HTML out (the kappa chart is in ``people_chart``: plotly stays out of here).
+Every name is untrusted text (escaped by the shared helpers); the review page's link comes from
+the config's ``review.page_url``.
 """
 
 from __future__ import annotations
@@ -9,10 +10,6 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
-import plotly.graph_objects as go
-import polars as pl
-
-from eval_assets.reporting.chart_style import Style, date_axis, groups, label, layout, line
 from eval_assets.reporting.markdown_text import md_text
 from eval_assets.reporting.model import CalibrationLine, ReviewSummary, review_url
 
@@ -82,43 +79,3 @@ def html_section(review: ReviewSummary | None, calibration: Sequence[Calibration
     if not parts:
         return ""
     return '<section id="people"><h2>People in the loop</h2>\n' + "\n".join(parts) + "\n</section>"
-
-
-def calibration_figure(history: pl.DataFrame) -> go.Figure | None:
-    """Kappa of each judge against people per night (``calibration_history`` rows); None without any pair.
-
-    With several configs (the dashboard) each line names its config too.
-    """
-    rows = history.filter(pl.col("kappa").is_not_null()) if not history.is_empty() else history
-    if rows.is_empty():
-        return None
-    if "config_name" not in rows.columns:
-        rows = rows.with_columns(config_name=pl.lit(""))
-    rows = rows.with_columns(value=pl.col("kappa"))
-    several = rows.get_column("config_name").n_unique() > 1  # the dashboard: name the config too
-    keys = sorted(set(rows.select("config_name", "scorer", "judge_model").rows()))
-    names = {key: " / ".join(key if several else key[1:]) for key in keys}
-    style = Style(configs=sorted({k[0] for k in keys}), scorers=sorted(names.values()))
-    traces = []
-    for key, group in groups(rows, "config_name", "scorer", "judge_model"):
-        name = names[key]
-        # label(): plotly reads HTML in names, and config, scorer and model names are untrusted text.
-        traces.append(
-            line(
-                group,
-                name=label(name),
-                colour=style.scorer_colour(name),
-                dash="solid",
-                hover="κ %{y:.2f} on %{customdata:,} pairs",
-            )
-        )
-    figure = go.Figure(traces)
-    layout(
-        figure,
-        title="Judges against people",
-        subtitle="Weighted Cohen's kappa of each judge with people's decisions, per night. 1 is full agreement.",
-        plot_px=240,
-    )
-    figure.update_yaxes(title_text="κ", range=[-1.05, 1.05])
-    date_axis(figure, rows)
-    return figure

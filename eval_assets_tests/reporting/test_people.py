@@ -8,7 +8,8 @@ import polars as pl
 
 from eval_assets.reporting.dashboard import render_dashboard
 from eval_assets.reporting.model import CalibrationLine, ReviewSummary
-from eval_assets.reporting.people import calibration_figure, html_section, markdown_section
+from eval_assets.reporting.people import html_section, markdown_section
+from eval_assets.reporting.people_chart import calibration_figure
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 LINE = CalibrationLine(
