@@ -14,7 +14,7 @@ import duckdb
 from eval_assets import warehouse as wh
 from eval_assets.messages import Alert, FailedCheck
 from eval_assets.reporting.format import cost_of, format_delta, format_value
-from eval_assets.reporting.model import Cost
+from eval_assets.reporting.model import Cost, ReviewSummary, review_url
 from eval_assets.scoring.catalogue import headline_rows
 
 MAX_TOP_REGRESSIONS = 5
@@ -95,6 +95,7 @@ class Evidence:
     headline: dict[str, float | None]
     top_regressions: tuple[str, ...]
     cost: Cost | None = None
+    review_tasks: Mapping[str, int] = field(default_factory=dict)  # the night's new tasks by reason
 
 
 def read_evidence(warehouse_path: str | Path, config_name: str, eval_date: str) -> Evidence:
@@ -125,7 +126,17 @@ def _evidence(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: str)
         for dataset, example_id, scorer in wh.flipped_to_fail(conn, day, config_name, limit=MAX_TOP_REGRESSIONS)
     )
     cost = cost_of({metric: (value, n) for metric, value, n, _ in metrics}, model_id=model_id) if metrics else None
-    return Evidence(model_id=model_id, headline=headline, top_regressions=tuple(lines), cost=cost)
+    tasks = wh.review_task_counts(conn, day, config_name)
+    return Evidence(model_id=model_id, headline=headline, top_regressions=tuple(lines), cost=cost, review_tasks=tasks)
+
+
+def review_of(evidence: Evidence, *, base_url: str | None, config_name: str, eval_date: str) -> ReviewSummary | None:
+    """The night's review tasks as an alert names them (None without a review page to link)."""
+    if base_url is None:
+        return None
+    return ReviewSummary(
+        dict(evidence.review_tasks), review_url(base_url, config_name=config_name, eval_date=eval_date)
+    )
 
 
 def check_alert(
@@ -141,8 +152,10 @@ def check_alert(
     evidence: Evidence,
     report_path: str | None,
     dagster_url: str | None = None,
+    review_base_url: str | None = None,
 ) -> Alert:
-    """An alert for one failed check of one partition (``report_path`` and ``dagster_url`` as people open them)."""
+    """An alert for one failed check of one partition (``report_path`` and ``dagster_url`` as people open them;
+    ``review_base_url``: the review page, linked with the night's new tasks)."""
     check = FailedCheck(
         check_name=check_name,
         asset=asset,
@@ -161,6 +174,7 @@ def check_alert(
         report_path=report_path,
         dagster_url=dagster_url,
         cost=evidence.cost,
+        review=review_of(evidence, base_url=review_base_url, config_name=config_name, eval_date=eval_date),
     )
 
 
@@ -173,6 +187,7 @@ def run_failure_alert(
     evidence: Evidence,
     report_path: str | None,
     dagster_url: str | None = None,
+    review_base_url: str | None = None,
 ) -> Alert:
     """An alert for a run that failed outside the quality gates (crash, bad input, provider outage...)."""
     return Alert(
@@ -188,6 +203,7 @@ def run_failure_alert(
         kind="run_failed",
         run_error=error,
         cost=evidence.cost,
+        review=review_of(evidence, base_url=review_base_url, config_name=config_name, eval_date=eval_date),
     )
 
 

@@ -176,6 +176,7 @@ class Announcer:
                 evidence=read_evidence(self._warehouse_path, run.config_name, run.eval_date),
                 report_path=self._report_path(run),
                 dagster_url=self._links.dagster_run(run.run_id),
+                review_base_url=self._review_page(run.config_name),
             )
             send(alert, self._targets(run.config_name), log=self._log)
             # Recorded per alert: a tick cut short, or the CLI and the daemon at once, never re-send one.
@@ -208,6 +209,7 @@ class Announcer:
             evidence=read_evidence(self._warehouse_path, run.config_name, run.eval_date),
             report_path=self._report_path(run),
             dagster_url=self._links.dagster_run(run.run_id),
+            review_base_url=self._review_page(run.config_name),
         )
         send(alert, self._targets(run.config_name), log=self._log)
         self._instance.add_run_tags(run.run_id, {RUN_FAILURE_TAG: _now()})
@@ -219,6 +221,13 @@ class Announcer:
             return list(load_config(config_path(self._data_dir, config_name)).config.notifications)
         except InvalidInputError:
             return []
+
+    def _review_page(self, config_name: str) -> str | None:
+        """Where the config's review page is (None when the config cannot be read)."""
+        try:
+            return load_config(config_path(self._data_dir, config_name)).config.review.page_url
+        except InvalidInputError:
+            return None
 
     def _report_path(self, run: FinishedRun) -> str | None:
         folder = RunsFolder(self._runs_dir).run(run.eval_date, run.config_name)

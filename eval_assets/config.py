@@ -298,7 +298,7 @@ def config_hash(config: EvalConfig) -> str:
         del dumped["review"]  # added in schema 3: a config without a review block keeps the hash it had
     del dumped["retention"]  # how long rows are kept changes no result: not part of what a run measured
     if not config.reproducibility:
-        del dumped["reproducibility"]  # added in schema 11: a config without inputs keeps its hash
+        del dumped["reproducibility"]  # added in schema 7: a config without inputs keeps its hash
     canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from eval_assets.assets.calibration import build_judge_calibration
 from eval_assets.assets.dashboard import eval_dashboard
 from eval_assets.assets.examples import build_eval_examples
 from eval_assets.assets.metrics import build_run_metrics
@@ -80,6 +81,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         build_run_metrics(partitions),
         build_eval_report(partitions, threshold_checks(settings.data_dir, names)),
         build_review_queue(partitions),
+        build_judge_calibration(partitions),
         eval_dashboard,
     ]
     job = build_eval_job()

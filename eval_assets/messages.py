@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from eval_assets.reporting import slack
 from eval_assets.reporting.format import cost_phrase, format_cost, format_metadata, format_value
-from eval_assets.reporting.model import Cost
+from eval_assets.reporting.model import Cost, ReviewSummary
 from eval_assets.reporting.slack import (
     SLACK_FIELD_TEXT_MAX,
     SLACK_HEADER_MAX,
@@ -83,6 +83,7 @@ class Alert:
         kind: ``check_failed`` for failed gates, ``run_failed`` when the run itself failed.
         run_error: The run's error, for run failures.
         cost: What the run cost, with how much of it is priced (None: not known to the alert).
+        review: The night's new review tasks by reason, with the review page's link (None: not known).
     """
 
     config_name: str
@@ -97,6 +98,7 @@ class Alert:
     kind: Literal["check_failed", "run_failed"] = "check_failed"
     run_error: str | None = None
     cost: Cost | None = None
+    review: ReviewSummary | None = None
 
     @property
     def severity(self) -> Severity:
@@ -196,6 +198,7 @@ def webhook_payload(alert: Alert) -> dict[str, Any]:
         "report": alert.report_path,
         "dagster_url": alert.dagster_url,
         "run_error": alert.run_error,
+        "review_tasks": _review_fields(alert.review),
         "text": summary_line(alert),
     }
 
@@ -234,6 +237,11 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
         lines = "\n".join(f"• {escape(one_line(r))}" for r in alert.top_regressions)
         blocks.append(slack.section(f"*Top regressions*\n{lines}"))
 
+    if alert.review is not None and alert.review.total:
+        counts = ", ".join(f"{n} {escape(reason)}" for reason, n in alert.review.by_reason.items() if n)
+        review_link = slack.link("review them", alert.review.url)
+        blocks.append(slack.section(f"*New review tasks:* {alert.review.total} ({counts}) {review_link or ''}"))
+
     context = [
         f"model: {escape(alert.model_id)}",
         f"run: {escape(alert.run_id)}",
@@ -255,6 +263,12 @@ def _json_value(value: MetadataValue) -> MetadataValue:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _review_fields(review: ReviewSummary | None) -> dict[str, Any] | None:
+    if review is None:
+        return None
+    return {"total": review.total, "by_reason": dict(review.by_reason), "url": review.url}
 
 
 def _cost_fields(cost: Cost | None) -> dict[str, Any] | None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eval_assets.datasets import file_hash, split_lines
 from eval_assets.errors import InputProblem, InvalidInputError
+from eval_assets.rubric_examples import ANCHORS_SUFFIX, EXAMPLES_SUFFIX, LabelledExample, parse_labelled, read_raw
 from eval_assets.yaml_lines import MAX_FILE_BYTES, YamlSyntaxError, format_field_path, load_yaml_with_lines
 
 SLOT_PATTERN = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -43,8 +44,11 @@ class Rubric:
         scale_min: Lowest score the judge may give.
         scale_max: Highest score the judge may give.
         requires_reference: Whether examples must carry a reference.
-        content_hash: Hash of the whole file (the ``prompt_hash`` lineage column).
+        content_hash: Hash of the whole file and of its calibration examples (the ``prompt_hash`` lineage
+            column): a new calibration example makes every judge re-run.
         description: One line for reports.
+        examples: Human-labelled calibration examples (``<name>.examples.jsonl``), sent as few-shot turns.
+        anchors: The frozen human-labelled anchor set (``<name>.anchors.jsonl``), re-graded every night.
     """
 
     name: str
@@ -55,6 +59,8 @@ class Rubric:
     requires_reference: bool
     content_hash: str
     description: str = ""
+    examples: tuple[LabelledExample, ...] = field(default=(), repr=False)
+    anchors: tuple[LabelledExample, ...] = field(default=(), repr=False)
 
     def render(self, *, input_text: str, output: str, reference: str) -> str:
         """Fill the slots in one pass; slot-like text inside the values stays literal."""
@@ -178,13 +184,27 @@ def load_rubric(path: Path) -> Rubric:
     if problems:
         raise InvalidInputError(problems)
     assert isinstance(scale, list)
+    low, high = float(scale[0]), float(scale[1])
+    examples_path, anchors_path = beside(path, EXAMPLES_SUFFIX), beside(path, ANCHORS_SUFFIX)
+    examples_raw, anchors_raw = read_raw(examples_path), read_raw(anchors_path)
+    examples = parse_labelled(examples_path, examples_raw, scale_min=low, scale_max=high) if examples_raw else ()
+    anchors = parse_labelled(anchors_path, anchors_raw, scale_min=low, scale_max=high) if anchors_raw else ()
+    # The examples are part of the prompt; a rubric without any keeps the hash it always had.
+    hashed = raw + b"\x00examples\x00" + examples_raw if examples and examples_raw else raw
     return Rubric(
         name=path.stem,
         path=path,
         template=body,
-        scale_min=float(scale[0]),
-        scale_max=float(scale[1]),
+        scale_min=low,
+        scale_max=high,
         requires_reference=bool(requires_reference),
-        content_hash=file_hash(raw),
+        content_hash=file_hash(hashed),
         description=str(description),
+        examples=examples,
+        anchors=anchors,
     )
+
+
+def beside(rubric_path: Path, suffix: str) -> Path:
+    """The file of labelled examples beside a rubric (``rubric-tone.md`` -> ``rubric-tone.examples.jsonl``)."""
+    return rubric_path.with_name(rubric_path.stem + suffix)

@@ -103,6 +103,7 @@ def _run_all(
         "eval_examples": {"config": {"limit": limit}},
         "model_responses": replay_options,
         "example_scores": replay_options,
+        "judge_calibration": replay_options,
     }
     run_config = {"ops": ops, **_quiet_logs(quiet)}
     for day in dates:

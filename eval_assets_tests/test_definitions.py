@@ -27,15 +27,18 @@ def defs(data_dir: Path, tmp_path: Path) -> dg.Definitions:
 def test_assets_form_the_documented_chain(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {*ASSETS, "eval_dashboard", "review_queue"}
+    assert keys == {*ASSETS, "eval_dashboard", "review_queue", "judge_calibration"}
     # The queue hangs off the metrics, not the report: a regressed night's blocking gate stops the report's
     # downstream, and that is the night whose flips people must see.
     assert graph.get(dg.AssetKey("review_queue")).parent_keys == {dg.AssetKey("run_metrics")}
+    assert graph.get(dg.AssetKey("judge_calibration")).parent_keys == {dg.AssetKey("example_scores")}
+    # The report lists the night's review tasks and judge calibration, so it waits for both.
+    people = {dg.AssetKey("review_queue"), dg.AssetKey("judge_calibration")}
     assert graph.get(dg.AssetKey("eval_dashboard")).parent_keys == {dg.AssetKey("eval_report")}
     assert graph.get(dg.AssetKey("eval_dashboard")).partitions_def is None
     for upstream, downstream in itertools.pairwise(ASSETS):
         parents = graph.get(dg.AssetKey(downstream)).parent_keys
-        assert parents == {dg.AssetKey(upstream)}
+        assert parents == {dg.AssetKey(upstream)} | (people if downstream == "eval_report" else set())
 
 
 def test_partitions_are_date_by_config(defs: dg.Definitions) -> None:

@@ -12,6 +12,7 @@ from eval_assets.files import write_atomically
 from eval_assets.reporting.charts import plotly_bundle_name, write_plotly_bundle
 from eval_assets.reporting.dashboard import render_dashboard
 from eval_assets.reporting.folder import ASSETS_DIR
+from eval_assets.reporting.people_chart import calibration_figure
 from eval_assets.resources import EvalProject
 
 
@@ -27,12 +28,17 @@ def eval_dashboard(project: EvalProject, warehouse: DuckDBResource) -> dg.Materi
     with open_warehouse(warehouse) as conn:
         history = wh.metric_history(conn)
         latest = wh.latest_run_summaries(conn)
+        judged = calibration_figure(wh.calibration_history(conn))
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     runs = project.runs_folder()
-    if not history.is_empty():
+    if not history.is_empty() or judged is not None:
         write_plotly_bundle(runs.assets)
     page = render_dashboard(
-        history, latest_runs=latest, generated_at=generated, plotly_src=f"{ASSETS_DIR}/{plotly_bundle_name()}"
+        history,
+        latest_runs=latest,
+        generated_at=generated,
+        plotly_src=f"{ASSETS_DIR}/{plotly_bundle_name()}",
+        extra_figures=[judged] if judged is not None else [],
     )
     path = runs.dashboard
     write_atomically(path, page)

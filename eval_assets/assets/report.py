@@ -33,9 +33,12 @@ from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
 from eval_assets.reporting.changes import FactorChange, changed_factors
 from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
+from eval_assets.reporting.people_chart import calibration_figure
 from eval_assets.reporting.publish import publish_report
 from eval_assets.reproducibility import stored_hashes
 from eval_assets.resources import EvalProject
+from eval_assets.review import reported as people
+from eval_assets.review.calibration import uncalibrated_scorers, warn_uncalibrated
 from eval_assets.scoring.gates import (
     JUDGE_ERROR_RATE_WITHIN_LIMIT,
     SCORER_COVERAGE_SUFFICIENT,
@@ -94,10 +97,14 @@ def eval_report(
         cell = {name: wh.read_partition(conn, name, eval_date, config_name) for name in REPORT_TABLES}
         scored = wh.scored_examples(conn, eval_date, config_name)
         history = wh.metric_history(conn, config_names=[config_name], until=eval_date)
+        judged = wh.calibration_history(conn, config_name, until=eval_date)
         baseline_run = _baseline_run(conn, run)
     summary = run_summary(plan, run, call_costs(cell["responses"], cell["judge_verdicts"]), cell["responses"])
     health, no_data = health_gates(plan, cell["scores"], cell["judge_verdicts"])
-    outcomes = gate_outcomes(config.thresholds, cell["metrics"], no_data)
+    # A judge's error thresholds block only while the judge is calibrated against people (issue 10).
+    outcomes = warn_uncalibrated(
+        gate_outcomes(config.thresholds, cell["metrics"], no_data), uncalibrated_scorers(cell["calibration"].to_dicts())
+    )
     comparisons = cell["comparisons"]
     baseline_label = _baseline_label(comparisons, summary)
     baseline_reason = run.get("baseline_reason")  # None for runs stored before schema 3
@@ -127,6 +134,10 @@ def eval_report(
         changes=_changes(run, baseline_run),
         comparisons=comparison_lines(comparisons),
         flips=flip_lines(cell["flips"], cell["examples"]),
+        review=people.review_summary(
+            config.review, cell["review_tasks"], config_name=config_name, eval_date=str(eval_date)
+        ),
+        calibration=people.calibration_lines(cell["calibration"]),
     )
     published = publish_report(
         project.run_folder(eval_date, config_name),
@@ -135,6 +146,7 @@ def eval_report(
         history=history,
         outputs=outputs_document(summary, cell["examples"], cell["responses"], cell["scores"]),
         links=project.links(),
+        extra_figures=[f for f in [calibration_figure(judged)] if f is not None],
     )
     keys = inputs.keys
     with open_warehouse(warehouse) as conn:
@@ -159,7 +171,10 @@ def eval_report(
     )
 
 
-REPORT_TABLES = ("metrics", "examples", "responses", "scores", "judge_verdicts", "comparisons", "flips")
+REPORT_TABLES = (
+    "metrics", "examples", "responses", "scores", "judge_verdicts", "comparisons", "flips", "review_tasks",
+    "calibration",
+)  # fmt: skip
 
 
 def _baseline_run(conn: duckdb.DuckDBPyConnection, run: Mapping[str, object]) -> Mapping[str, object] | None:
@@ -265,7 +280,7 @@ def build_eval_report(
     return stage_asset(
         eval_report,
         partitions,
-        deps=["run_metrics"],
+        deps=["run_metrics", "review_queue", "judge_calibration"],
         check_specs=specs,
         kinds=frozenset({"duckdb", "html"}),
         gates_stop_the_night=False,

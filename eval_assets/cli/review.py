@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from eval_assets import warehouse as wh
-from eval_assets.cli import review_serve
+from eval_assets.cli import review_exports, review_serve
 from eval_assets.cli.options import command_parser, parse_date, positive
 from eval_assets.cli.sql import render_frame
 from eval_assets.errors import InvalidInputError
@@ -51,7 +51,9 @@ def add_parser(commands: Any) -> None:
         '  eval-assets review decide 3f2a9c01b7de override --score 2 --note "misses the refund window"\n'
         '  eval-assets review decide 3f2a9c01b7de reference-wrong --reference "$9.99 a month"\n'
         "  eval-assets review export --output decisions.jsonl\n"
-        "  eval-assets review serve --reviewer ana",
+        "  eval-assets review serve --reviewer ana\n"
+        "  eval-assets review export-fixes\n"
+        "  eval-assets review export-calibration",
     )
     actions = parser.add_subparsers(dest="review_action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="tasks, newest night first, most urgent first")
@@ -86,6 +88,7 @@ def add_parser(commands: Any) -> None:
             help="how long to wait for a run holding a plain .duckdb warehouse (default 30)",
         )
     review_serve.add_parser(actions)
+    review_exports.add_parsers(actions)
 
 
 def _require_warehouse(settings: Settings) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
 import polars as pl
 
 from eval_assets.reporting.charts import figures_html, trend_figures
@@ -17,7 +19,12 @@ from eval_assets.reporting.sanitize import cell_text
 
 
 def render_dashboard(
-    history: pl.DataFrame, *, latest_runs: pl.DataFrame, generated_at: str, plotly_src: str | None = None
+    history: pl.DataFrame,
+    *,
+    latest_runs: pl.DataFrame,
+    generated_at: str,
+    plotly_src: str | None = None,
+    extra_figures: Sequence[go.Figure] = (),
 ) -> str:
     """One standalone HTML page across configs: the latest run of each, then their trends.
 
@@ -30,12 +37,13 @@ def render_dashboard(
         generated_at: When the page was made, shown as is.
         plotly_src: Relative URL of the shared plotly.js (see :func:`~eval_assets.reporting.charts.figures_html`);
             None inlines it.
+        extra_figures: Charts placed after the metric trends (e.g. judges against people).
 
     Returns:
         The page, linking each config to its report (:attr:`RunFolder.report_href`).
     """
     runs = latest_runs.sort("config_name") if not latest_runs.is_empty() else latest_runs
-    charts = figures_html(trend_figures(history), plotly_src=plotly_src)
+    charts = figures_html([*trend_figures(history), *extra_figures], plotly_src=plotly_src)
     body = [
         "<header>",
         "<h1>Eval dashboard</h1>",

@@ -45,6 +45,7 @@ from eval_assets.reporting.page import (
     table,
     text,
 )
+from eval_assets.reporting.people import html_section as people_html
 from eval_assets.reporting.sanitize import LIST_LIMIT, cell_text
 from eval_assets.scoring.regressions import gated_regressions
 
@@ -82,6 +83,7 @@ def render_html(report: ReportData, *, charts_html: str = "", all_examples: list
         _metrics_section("metrics", "Metrics", report.metrics, with_tag=False),
         _regression(report),
         flips_section(report, all_examples, ids),
+        people_html(report.review, report.calibration),
         _metrics_section("by-tag", "By tag", report.tag_metrics, with_tag=True),
         f'<section id="trends"><h2>Trends</h2>\n{charts_html}\n</section>' if charts_html else "",
         worst_section(report, all_examples, ids),

@@ -41,6 +41,7 @@ from eval_assets.reporting.model import (
     ReportData,
     flips_by_direction,
 )
+from eval_assets.reporting.people import markdown_section as people_markdown
 from eval_assets.reporting.sanitize import LIST_LIMIT, anchor_id
 
 # Formatting and escaping helpers that older callers import from here (their homes: format, markdown_text, model).
@@ -90,6 +91,7 @@ def render_markdown(report: ReportData) -> str:
         _metrics(report.metrics),
         _regression(report),
         _flips(report),
+        people_markdown(report.review, report.calibration),
         _by_tag(report.tag_metrics),
         _worst(report),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -179,6 +180,42 @@ def flips_by_direction(flips: Sequence[FlipLine]) -> list[tuple[str, list[FlipLi
 
 
 @dataclass(frozen=True)
+class ReviewSummary:
+    """The night's new review tasks: how many for each reason, and where people decide them."""
+
+    by_reason: Mapping[str, int]
+    url: str
+
+    @property
+    def total(self) -> int:
+        """Tasks in all (a task with several reasons counts once, under its most urgent)."""
+        return sum(self.by_reason.values())
+
+
+def review_url(base: str, *, config_name: str, eval_date: str) -> str:
+    """The review page filtered on one night of one config."""
+    query = urllib.parse.urlencode({"config": config_name, "date": eval_date})
+    return f"{base.rstrip('/')}/?{query}"
+
+
+@dataclass(frozen=True)
+class CalibrationLine:
+    """One judge of one judge scorer against people (a ``calibration`` row)."""
+
+    scorer: str
+    judge_model: str
+    sample: str  # decisions | anchors
+    n: int
+    agreement: float | None
+    kappa: float | None
+    kappa_low: float | None
+    kappa_high: float | None
+    weighting: str
+    calibrated: bool
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the Markdown and HTML reports show."""
 
@@ -207,6 +244,8 @@ class ReportData:
     dagster_run_url: str | None = None  # the run in the Dagster UI, when its URL is configured
     #: Why the night lists no examples: retention removed its per-example detail (None: it has them).
     details_pruned: str | None = None
+    review: ReviewSummary | None = None  # the night's new review tasks (None: the queue did not run)
+    calibration: list[CalibrationLine] = field(default_factory=list)  # judges against people tonight
 
     def href(self, relative: str) -> str:
         """A link to a file of the run folder: absolute under :attr:`folder_url`, else relative."""

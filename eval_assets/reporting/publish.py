@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
 import polars as pl
 
 from eval_assets.files import write_atomically
@@ -50,6 +51,7 @@ def publish_report(
     links: Links,
     inline_limit: int = INLINE_EXAMPLES,
     page_size: int = PAGE_SIZE,
+    extra_figures: Sequence[go.Figure] = (),
 ) -> Published:
     """Write everything a run's report consists of.
 
@@ -62,6 +64,7 @@ def publish_report(
         links: Where people open the files (absolute URLs or local paths).
         inline_limit: Runs with at most this many examples list them inside report.html.
         page_size: Examples per page otherwise.
+        extra_figures: Charts placed after the metric trends (e.g. judges against people).
     """
     run_id = report.summary.run_id
     # One encoding, two files: this execution's raw outputs are kept, the latest also under a fixed name.
@@ -92,7 +95,7 @@ def publish_report(
         )
     _remove_pages_after(folder, len(pages))
 
-    figures = trend_figures(history, config_name=report.summary.config_name)
+    figures = [*trend_figures(history, config_name=report.summary.config_name), *extra_figures]
     if figures:
         write_plotly_bundle(folder.runs.assets)
     charts = figures_html(figures, plotly_src=plotly_src())

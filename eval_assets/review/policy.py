@@ -32,6 +32,35 @@ class ScorerPair(StrictModel):
     judge: str = Field(pattern=SCORER_NAME_PATTERN, description="Name of a rubric judge scorer.")
 
 
+class CalibrationPolicy(StrictModel):
+    """When a rubric judge counts as calibrated against people, and so may block a night."""
+
+    min_decisions: int = Field(
+        default=20,
+        ge=1,
+        le=1_000_000,
+        description="Human decisions (agree or override) a judge needs before its error thresholds may block.",
+    )
+    kappa_floor: float = Field(
+        default=0.4,
+        ge=-1.0,
+        le=1.0,
+        description="The lower confidence bound of the judge's weighted kappa with people must be above this.",
+    )
+    confidence: float = Field(
+        default=0.95, gt=0.5, lt=1.0, description="Coverage of kappa's confidence interval (e.g. 0.95)."
+    )
+    weighting: Literal["quadratic", "linear"] = Field(
+        default="quadratic",
+        description="How kappa weights a disagreement on an ordinal scale: quadratic (default) or linear.",
+    )
+    anchors: bool = Field(
+        default=True,
+        description="Re-grade each rubric's frozen anchor set (prompts/<rubric>.anchors.jsonl, when present) "
+        "every night and fail judge_calibration_stable when kappa on it falls below kappa_floor.",
+    )
+
+
 class ReviewPolicy(StrictModel):
     """Which examples the nightly review queue asks a person about."""
 
@@ -58,6 +87,17 @@ class ReviewPolicy(StrictModel):
         default_factory=list,
         description="Scorer pairs whose disagreement makes a task (default: every deterministic scorer that "
         "needs a reference with every judge whose rubric requires one, on the examples both scored).",
+    )
+
+    page_url: str = Field(
+        default="http://127.0.0.1:8765",
+        pattern=r"^https?://[^\s]+$",
+        description="Where the review page is served (`eval-assets review serve`); notifications and the report "
+        "link to it, filtered on the night.",
+    )
+    calibration: CalibrationPolicy = Field(
+        default_factory=CalibrationPolicy,
+        description="When a judge is calibrated against people (may block) and how agreement is measured.",
     )
 
     @field_validator("reasons")

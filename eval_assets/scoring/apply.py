@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eval_assets.datasets import Example
+from eval_assets.rubric_examples import few_shot_messages
 from eval_assets.rubrics import Rubric
 from eval_assets.scoring.judge import JudgeParseError, JudgeVerdict
 from eval_assets.scoring.registry import JudgeOptions, ScorerSpec, scorer_for
@@ -36,12 +37,15 @@ def score_output(spec: ScorerSpec, output: str, example: Example) -> ScoreResult
 def judge_messages(rubric: Rubric, example: Example, output: str, panel: JudgeOptions) -> list[dict[str, str]]:
     """The judge's prompt: the rubric with the whole conversation, the output and the references.
 
-    The judge scorer's own answer instructions (``label_model``'s labels) follow the rendered rubric.
+    The judge scorer's own answer instructions (``label_model``'s labels) follow the rendered rubric. The
+    rubric's human-labelled calibration examples come first, each as the rubric rendered for it and the
+    person's verdict as the judge's answer (few-shot).
     """
     reference = "\n".join(example.references)
     content = rubric.render(input_text=example.transcript, output=output, reference=reference)
     instructions = panel.answer_instructions()
-    return [{"role": "user", "content": f"{content.rstrip()}\n\n{instructions}" if instructions else content}]
+    asked = {"role": "user", "content": f"{content.rstrip()}\n\n{instructions}" if instructions else content}
+    return [*few_shot_messages(rubric.examples, rubric.render), asked]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ DuckDB connection, or a location. Modules:
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
 - ``review``: review tasks and people's decisions (append-only);
+- ``calibration``: judges measured against people (the ``calibration`` table and its pairs);
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks;
 - ``retention``: which per-example rows are past their keeping, and removing them;
 - ``maintenance``: giving the space back (DuckLake compaction and snapshot expiry, CHECKPOINT).
@@ -35,6 +36,13 @@ from eval_assets.warehouse.cache import (
     clear_cache,
     lookup_cached_responses,
     store_cached_responses,
+)
+from eval_assets.warehouse.calibration import (
+    calibration_history,
+    decided_overrides,
+    decided_pairs,
+    previous_judge_versions,
+    review_task_counts,
 )
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
@@ -147,12 +155,15 @@ __all__ = [
     "apply_retention",
     "attach_sql",
     "cache_stats",
+    "calibration_history",
     "choose_baseline",
     "clear_cache",
     "connect",
     "connect_readonly",
     "copy_warehouse",
     "count_partition",
+    "decided_overrides",
+    "decided_pairs",
     "decisions",
     "default_setting",
     "describe_tables",
@@ -175,6 +186,7 @@ __all__ = [
     "overall_metrics",
     "parse_location",
     "plan_retention",
+    "previous_judge_versions",
     "previous_run_date",
     "queue_counts",
     "read_partition",
@@ -182,6 +194,7 @@ __all__ = [
     "replace_partition",
     "resolve_baseline",
     "review_queue",
+    "review_task_counts",
     "reviewer_progress",
     "scalar",
     "schema_version",

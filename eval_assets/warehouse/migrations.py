@@ -103,6 +103,17 @@ def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _calibration(conn: duckdb.DuckDBPyConnection) -> None:
+    """Judges measured against people each night (issue 10): agreement and weighted kappa per judge."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS calibration (eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, "
+        "run_id VARCHAR NOT NULL, git_sha VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, scorer VARCHAR NOT NULL, "
+        "rubric VARCHAR NOT NULL, judge_model VARCHAR NOT NULL, judge_model_version VARCHAR, sample VARCHAR NOT NULL, "
+        "n BIGINT NOT NULL, agreement DOUBLE, kappa DOUBLE, kappa_low DOUBLE, kappa_high DOUBLE, "
+        "weighting VARCHAR NOT NULL, calibrated BOOLEAN NOT NULL, reason VARCHAR NOT NULL, code_sha VARCHAR)"
+    )
+
+
 def _reproducibility_hashes(conn: duckdb.DuckDBPyConnection) -> None:
     """The hashes of the config's reproducibility: inputs on every answer and score (issue 12)."""
     for table in ("responses", "scores"):
@@ -115,7 +126,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "partition_writes: one writer per cell at a time, on DuckLake too", _partition_writes),
     Migration(4, "review_tasks and review_decisions; scores.human_labelled, evaluator_score", _review_tables),
     Migration(5, "accepted baselines; baseline reason; verdicts with power and BH", _accepted_baselines_and_verdicts),
-    Migration(11, "responses and scores: reproducibility_json", _reproducibility_hashes),
+    Migration(6, "calibration: judges' agreement with people per night", _calibration),
+    Migration(7, "responses and scores: reproducibility_json", _reproducibility_hashes),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version

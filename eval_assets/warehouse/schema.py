@@ -370,13 +370,35 @@ TABLES["baseline_acceptances"] = (
     _c("reason", "VARCHAR", STR, "why, e.g. an intended model or prompt change"),
 )
 
-# Schema version 11 (issue 12): the content hashes of the config's reproducibility: inputs on every answer and score.
+# Schema version 6 (issue 10): judges measured against people, per night, scorer and judge model.
+TABLES["calibration"] = (
+    *RUN_KEYS,
+    *LINEAGE_KEYS,
+    _c("scorer", "VARCHAR", STR, "the judge scorer", nullable=False),
+    _c("rubric", "VARCHAR", STR, "its rubric (file stem in prompts/)", nullable=False),
+    _c("judge_model", "VARCHAR", STR, "one judge of the scorer's panel", nullable=False),
+    _c("judge_model_version", "VARCHAR", STR, "the model version the judge reported (anchors: tonight's)"),
+    _c("sample", "VARCHAR", STR, "decisions (people's decided tasks up to the night) or anchors (the frozen "
+       "anchor set, re-graded tonight)", nullable=False),
+    _c("n", "BIGINT", INT, "paired ratings (judge and person on the same output)", nullable=False),
+    _c("agreement", "DOUBLE", FLOAT, "share of pairs on the same point of the scale (null when n = 0)"),
+    _c("kappa", "DOUBLE", FLOAT, "weighted Cohen's kappa, judge vs people (null when n = 0)"),
+    _c("kappa_low", "DOUBLE", FLOAT, "lower bound of kappa's confidence interval"),
+    _c("kappa_high", "DOUBLE", FLOAT, "upper bound of kappa's confidence interval"),
+    _c("weighting", "VARCHAR", STR, "quadratic or linear disagreement weights", nullable=False),
+    _c("calibrated", "BOOLEAN", BOOL, "enough decisions and kappa's lower bound above the floor: the judge's "
+       "error thresholds may block (decisions sample)", nullable=False),
+    _c("reason", "VARCHAR", STR, "why it is calibrated or not", nullable=False),
+    CODE_SHA,
+)  # fmt: skip
+
+# Schema version 7 (issue 12): the content hashes of the config's reproducibility: inputs on every answer and score.
 REPRODUCIBILITY = _c(
     "reproducibility_json",
     "VARCHAR",
     STR,
     "{input: content hash} of the config's reproducibility: inputs, e.g. a retrieval index, taken before the "
-    "night's first call (null when the config names none, and for rows written before schema 11)",
+    "night's first call (null when the config names none, and for rows written before schema 7)",
     required=True,
 )
 for _table in ("responses", "scores"):
@@ -389,7 +411,7 @@ DERIVED_FROM_HERE: dict[str, tuple[str, ...]] = {
     "examples": ("responses",),
     "responses": ("scores", "judge_verdicts"),
     "scores": ("metrics", "runs", "comparisons", "flips", "review_tasks"),
-    "judge_verdicts": ("metrics", "runs", "review_tasks"),
+    "judge_verdicts": ("metrics", "runs", "review_tasks", "calibration"),
     "flips": ("review_tasks",),
     "metrics": ("gate_results",),
     "runs": ("gate_results",),

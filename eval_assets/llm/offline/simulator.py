@@ -80,7 +80,10 @@ class OfflineSimulator:
         turns = turns_of(messages)
         draw = Draw(profile.model_id, normalize(prompt_text(turns)), self.eval_date, seed, temperature)
         if profile.kind == "judge":
-            text = judge_reply(profile, "\n".join(content for _, content in turns), draw)
+            # Few-shot turns before the last user turn are examples; the last user turn is what is graded.
+            last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=len(turns) - 1)
+            graded = [content for i, (role, content) in enumerate(turns) if role == "system" or i >= last_user]
+            text = judge_reply(profile, "\n".join(graded), draw)
         else:
             text = assistant_reply(
                 profile,
