@@ -8,7 +8,8 @@ Usage::
 The fake OpenAI server runs as a separate process (uvloop, fixed latency), so it never competes with the
 harness for the GIL. Every measurement runs in a fresh worker process, so peak RSS and CPU belong to one
 transport and one scenario. A worker replays the calls as ``replay_stage`` does:
-``replay_with_cache`` over the production ``DuckDBCacheStore`` on a temporary DuckDB file (journal settled,
+``replay_with_cache`` over the production ``DuckDBCacheStore`` on a temporary warehouse (the default DuckLake
+with a SQLite catalog, or ``--warehouse duckdb`` a plain DuckDB file; journal settled,
 cache lookup), the engine with a ``RunGuard`` (circuit breaker, no budget), the provider, a ``ReplayProgress``,
 every answer appended to the answer journal as it arrives and the journal settled into the warehouse at the
 end (inside the measured time); then, for scenario A, it reruns the same calls, all answered from the cache.
@@ -130,7 +131,9 @@ def run_worker(job: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="replay-bench-") as tmp:
         from eval_assets.warehouse import DuckDBCacheStore
 
-        store = DuckDBCacheStore(Path(tmp) / "warehouse.duckdb")  # what the model_responses asset passes
+        # What the model_responses asset passes: the default lake (SQLite catalog), or a plain DuckDB file.
+        lake = job.get("warehouse", "lake") == "lake"
+        store = DuckDBCacheStore(f"ducklake:sqlite:{tmp}/warehouse.sqlite" if lake else Path(tmp) / "warehouse.duckdb")
         settings = ReplaySettings(concurrency=scenario.concurrency, timeout_s=60.0, policy=policy)
 
         def through_cache(batch: list[ModelCall]) -> list[CallOutcome]:
@@ -201,7 +204,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
-def measure(scenario: Scenario, transport: str, *, uvloop: bool = False) -> dict[str, Any]:
+def measure(scenario: Scenario, transport: str, *, uvloop: bool = False, warehouse: str = "lake") -> dict[str, Any]:
     """Start a fake server with the scenario's latency, run one worker against it, stop the server."""
     server_cmd = [
         sys.executable,
@@ -225,6 +228,7 @@ def measure(scenario: Scenario, transport: str, *, uvloop: bool = False) -> dict
                 "transport": transport,
                 "base_url": line.removeprefix("LISTENING "),
                 "uvloop": uvloop,
+                "warehouse": warehouse,
             }
             worker = subprocess.run(
                 [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)],
@@ -314,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the summary rows here")
     parser.add_argument("--uvloop", action="store_true", help="experiment: run the harness on uvloop")
     parser.add_argument("--enforce-targets", action="store_true", help="exit 1 when the lean transport misses one")
+    parser.add_argument(
+        "--warehouse", choices=("lake", "duckdb"), default="lake", help="the cache's warehouse (default: the lake)"
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -334,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for repeat in range(repeats):
                 print(f"{scenario.name} {transport} run {repeat + 1}/{repeats} ...", file=sys.stderr, flush=True)
-                runs.append(measure(scenario, transport, uvloop=args.uvloop))
+                runs.append(measure(scenario, transport, uvloop=args.uvloop, warehouse=args.warehouse))
             rows.append(summarize(scenario, transport, runs))
     if args.uvloop:
         print("\nHarness event loop: uvloop (experiment).")

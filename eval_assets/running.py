@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
 import sys
 from collections.abc import Sequence
@@ -21,20 +22,26 @@ def instance_for_cli(settings: Settings) -> dg.DagsterInstance:
     """The persistent instance at ``settings.dagster_home``, so the UI and the sensors see CLI runs.
 
     The folder is created on first use: the quickstart's first run must already be in ``dagster dev``.
+    Processes opening the instance take turns (an ``flock`` on ``<home>/.eval-assets.lock``): two that
+    create a new SQLite instance at once both stamp its schema version, and every later process then fails
+    on "Version table 'alembic_version' has more than one head present" (seen with 4 runs at once).
     """
     if settings.dagster_home is None:
         return dg.DagsterInstance.ephemeral()
     home = settings.dagster_home
-    if not home.exists():
-        home.mkdir(parents=True)
-        # Created here, so the settings are ours to choose: this tool runs offline, where usage statistics
-        # cannot be sent; Dagster's banner about them would also bury the quickstart's summary.
-        (home / "dagster.yaml").write_text(
-            "# Created by eval-assets. Dagster instance settings: https://docs.dagster.io/deployment/oss/dagster-yaml\n"
-            "telemetry:\n  enabled: false\n",
-            encoding="utf-8",
-        )
-    return dg.DagsterInstance.from_config(str(home))
+    new = not home.exists()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".eval-assets.lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if new and not (home / "dagster.yaml").exists():
+            # Created here, so the settings are ours to choose: this tool runs offline, where usage statistics
+            # cannot be sent; Dagster's banner about them would also bury the quickstart's summary.
+            (home / "dagster.yaml").write_text(
+                "# Created by eval-assets. Dagster instance settings: https://docs.dagster.io/deployment/oss/dagster-yaml\n"
+                "telemetry:\n  enabled: false\n",
+                encoding="utf-8",
+            )
+        return dg.DagsterInstance.from_config(str(home))
 
 
 def run_cells(
