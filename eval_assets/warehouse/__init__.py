@@ -45,6 +45,7 @@ from eval_assets.warehouse.calibration import (
     review_task_counts,
 )
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
+from eval_assets.warehouse.columns import LINEAGE_KEYS, RUN_KEYS, Column
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
 from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
 from eval_assets.warehouse.location import WarehouseLocation, WarehouseSettingError, default_setting, parse_location
@@ -104,12 +105,9 @@ from eval_assets.warehouse.rows import RowError, frame
 from eval_assets.warehouse.sandbox import QUERYABLE, QueryRefusedError, ReadOnlySession, connect_readonly
 from eval_assets.warehouse.schema import (
     DERIVED_FROM_HERE,
-    LINEAGE_KEYS,
     PARTITIONED_TABLES,
-    RUN_KEYS,
     TABLES,
     VIEWS,
-    Column,
     describe_tables,
     downstream_of,
 )

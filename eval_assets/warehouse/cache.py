@@ -11,11 +11,11 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from eval_assets.warehouse.columns import STR
 from eval_assets.warehouse.connection import connect, in_transaction, scalar, sql_frame
 from eval_assets.warehouse.location import WarehouseLocation, parse_location
 from eval_assets.warehouse.migrations import ensure_schema
 from eval_assets.warehouse.rows import frame
-from eval_assets.warehouse.schema import STR
 
 
 def store_cached_responses(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from eval_assets.warehouse.columns import DATE, STR
 from eval_assets.warehouse.connection import in_transaction, scalar
-from eval_assets.warehouse.schema import DATE, STR
 
 #: Per-example tables and the retention window (``retention.<kind>_days``) that applies to each, in the
 #: order they are pruned: derived tables first, so an interrupted run never leaves a score without its answer.

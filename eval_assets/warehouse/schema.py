@@ -7,65 +7,20 @@ warehouse to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import polars as pl
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: its DuckDB type, its Polars type, and whether it may be null.
-
-    Attributes:
-        nullable: Whether the column may hold NULL in the warehouse.
-        required: Whether every row written must give it (a value or an explicit None). A column added by a
-            migration is nullable for the rows written before it, yet required of every new row.
-    """
-
-    name: str
-    sql_type: str
-    dtype: pl.DataType
-    nullable: bool = True
-    doc: str = ""
-    required: bool = False
-
-
-def _c(
-    name: str, sql_type: str, dtype: pl.DataType, doc: str = "", *, nullable: bool = True, required: bool = False
-) -> Column:
-    return Column(name, sql_type, dtype, nullable, doc, required or not nullable)
-
-
-STR, FLOAT, INT, BOOL, DATE, TS = (
-    pl.Utf8(),
-    pl.Float64(),
-    pl.Int64(),
-    pl.Boolean(),
-    pl.Date(),
-    pl.Datetime("us"),
+from eval_assets.warehouse.columns import (
+    BOOL,
+    DATE,
+    EXAMPLE_KEYS,
+    FLOAT,
+    INT,
+    LINEAGE_KEYS,
+    RUN_KEYS,
+    STR,
+    STR_LIST,
+    TS,
+    Column,
 )
-STR_LIST = pl.List(pl.Utf8())
-
-RUN_KEYS = (
-    _c("eval_date", "DATE", DATE, "the partition's date", nullable=False),
-    _c("config_name", "VARCHAR", STR, "the partition's config (file stem in data/configs)", nullable=False),
-)
-LINEAGE_KEYS = (
-    _c("run_id", "VARCHAR", STR, "Dagster run that wrote the row", nullable=False),
-    _c(
-        "git_sha",
-        "VARCHAR",
-        STR,
-        "commit of the data directory's repository ('-dirty' with local changes, untracked inputs included)",
-        nullable=False,
-    ),
-    _c("config_hash", "VARCHAR", STR, "hash of the validated config", nullable=False),
-)
-EXAMPLE_KEYS = (
-    _c("dataset", "VARCHAR", STR, "dataset name (file stem)", nullable=False),
-    _c("dataset_hash", "VARCHAR", STR, "hash of the dataset file's bytes", nullable=False),
-    _c("example_id", "VARCHAR", STR, "example id within the dataset", nullable=False),
-)
+from eval_assets.warehouse.columns import column as _c
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "examples": (
