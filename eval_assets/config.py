@@ -173,6 +173,14 @@ class Runtime(_Strict):
         description="Blocking gate: least share of the examples a scorer applies to that must get a score.",
     )
     batch: BatchMode = Field(default_factory=BatchMode, description="Provider batch endpoints for large runs.")
+    # Up to 100: each repeat is a paid call per example (and per judge), and budgets count every one.
+    repeats: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Samples per example (1 .. 100); each repeat is its own call and cache entry, metrics gain "
+        "pass@k, pass^k and per-example pass probability, and comparisons cluster by example.",
+    )
 
 
 class Budget(_Strict):
@@ -304,6 +312,8 @@ def produced_metrics(config: EvalConfig) -> set[str]:
         panel = judge_options(spec)
         if panel is not None and len(panel.judges) >= 2:
             names.update(f"{spec.key}.{suffix}" for suffix in catalogue.several_judges_suffixes())
+        if config.runtime.repeats > 1:
+            names.update(f"{spec.key}.{suffix}" for suffix in catalogue.repeats_suffixes())
     return names
 
 

@@ -103,12 +103,28 @@ def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _repeats_and_flakiness(conn: duckdb.DuckDBPyConnection) -> None:
+    """Which repeat of an example a row is (earlier rows were the only sample: 0), and the flakiness ledger."""
+    for table in ("responses", "scores", "judge_verdicts"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN repeat_index INTEGER")
+        conn.execute(f"UPDATE {table} SET repeat_index = 0")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS flakiness (eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, "
+        "run_id VARCHAR NOT NULL, git_sha VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, dataset VARCHAR NOT NULL, "
+        "example_id VARCHAR NOT NULL, scorer VARCHAR NOT NULL, nights INTEGER NOT NULL, outcomes INTEGER NOT NULL, "
+        "passes INTEGER NOT NULL, pass_probability DOUBLE NOT NULL, wilson_low DOUBLE NOT NULL, "
+        "wilson_high DOUBLE NOT NULL, flip_rate DOUBLE NOT NULL, last_outcomes VARCHAR NOT NULL, "
+        "stability VARCHAR NOT NULL, code_sha VARCHAR)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
     Migration(3, "partition_writes: one writer per cell at a time, on DuckLake too", _partition_writes),
     Migration(4, "review_tasks and review_decisions; scores.human_labelled, evaluator_score", _review_tables),
     Migration(5, "accepted baselines; baseline reason; verdicts with power and BH", _accepted_baselines_and_verdicts),
+    Migration(8, "repeat_index on responses, scores and judge_verdicts; the flakiness ledger", _repeats_and_flakiness),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version

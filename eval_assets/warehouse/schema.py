@@ -370,13 +370,47 @@ TABLES["baseline_acceptances"] = (
     _c("reason", "VARCHAR", STR, "why, e.g. an intended model or prompt change"),
 )
 
+# Schema version 8 (issue 11): repeats, and the flakiness ledger.
+REPEAT_INDEX = _c(
+    "repeat_index",
+    "INTEGER",
+    INT,
+    "which sample of the example (0 .. runtime.repeats - 1); 0 for rows written before schema 8",
+    required=True,
+)
+for _table in ("responses", "scores", "judge_verdicts"):
+    TABLES[_table] = (*TABLES[_table], REPEAT_INDEX)
+#: The flakiness ledger as of each night: every (example, scorer)'s history up to and including that night.
+#: A table, not a view over scores: it records what the gate saw that night (which examples it set apart as
+#: flaky), which later nights, reruns and retention must not rewrite.
+TABLES["flakiness"] = (
+    *RUN_KEYS,
+    *LINEAGE_KEYS,
+    _c("dataset", "VARCHAR", STR, "dataset name (file stem)", nullable=False),
+    _c("example_id", "VARCHAR", STR, "example id within the dataset", nullable=False),
+    _c("scorer", "VARCHAR", STR, "scorer name from the config", nullable=False),
+    _c("nights", "INTEGER", INT, "nights in the history (at most flakiness.window)", nullable=False),
+    _c("outcomes", "INTEGER", INT, "scored samples in the history (nights x repeats)", nullable=False),
+    _c("passes", "INTEGER", INT, "samples that passed", nullable=False),
+    _c("pass_probability", "DOUBLE", FLOAT, "passes / outcomes", nullable=False),
+    _c("wilson_low", "DOUBLE", FLOAT, "lower end of the 95% Wilson interval of the pass probability", nullable=False),
+    _c("wilson_high", "DOUBLE", FLOAT, "upper end of the 95% Wilson interval of the pass probability",
+       nullable=False),
+    _c("flip_rate", "DOUBLE", FLOAT, "share of consecutive samples (oldest first) whose verdict differs",
+       nullable=False),
+    _c("last_outcomes", "VARCHAR", STR, "the latest samples, oldest first: P pass, F fail, '|' between nights",
+       nullable=False),
+    _c("stability", "VARCHAR", STR, "stable_pass, stable_fail, flaky, newly_broken or fixed", nullable=False),
+    CODE_SHA,
+)  # fmt: skip
+
 #: Which tables are computed directly from each table. Rewriting a table's cell clears everything downstream
 #: of it in the same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts
 #: looking current.
 DERIVED_FROM_HERE: dict[str, tuple[str, ...]] = {
     "examples": ("responses",),
     "responses": ("scores", "judge_verdicts"),
-    "scores": ("metrics", "runs", "comparisons", "flips", "review_tasks"),
+    "scores": ("metrics", "runs", "comparisons", "flips", "review_tasks", "flakiness"),
     "judge_verdicts": ("metrics", "runs", "review_tasks"),
     "flips": ("review_tasks",),
     "metrics": ("gate_results",),
@@ -413,7 +447,13 @@ VIEWS: dict[str, str] = {
                r.latency_ms, r.cost_usd, s.run_id, s.git_sha, s.config_hash, s.dataset_hash, s.prompt_hash
         FROM scores s
         JOIN examples e USING (eval_date, config_name, dataset, example_id)
-        JOIN responses r USING (eval_date, config_name, dataset, example_id)""",
+        JOIN responses r USING (eval_date, config_name, dataset, example_id, repeat_index)""",
+    # The ledger of each config's latest night: what is flaky, newly broken or fixed right now.
+    "flaky_examples": """
+        SELECT eval_date, config_name, dataset, example_id, scorer, stability, pass_probability, wilson_low,
+               wilson_high, flip_rate, last_outcomes, nights, outcomes
+        FROM flakiness
+        QUALIFY eval_date = max(eval_date) OVER (PARTITION BY config_name)""",
 }
 
 
