@@ -225,6 +225,17 @@ class RegressionPolicy(_Strict):
     )
     resamples: int = Field(default=2000, ge=100, le=100_000, description="Bootstrap resamples for graded scores.")
     seed: Seed = Field(default=0, description="Seed of the bootstrap, for reproducible verdicts.")
+    flaky_window: int = Field(
+        default=14,
+        ge=2,
+        le=365,
+        description="Nights of history the flakiness ledger classes each example on (2 .. 365).",
+    )
+    gate_flaky: bool = Field(
+        default=False,
+        description="Let examples the ledger classes flaky count in the regression gate (default: set apart, "
+        "reported and counted on their own, so one coin-flip example cannot fail the night).",
+    )
 
 
 Severity = Literal["error", "warn"]
@@ -300,6 +311,12 @@ def config_hash(config: EvalConfig) -> str:
     dumped = config.model_dump(mode="json")
     if config.review == ReviewPolicy():
         del dumped["review"]  # added in schema 3: a config without a review block keeps the hash it had
+    # Added with repeats and the flakiness ledger: at their defaults a config keeps the hash it had.
+    if config.runtime.repeats == 1:
+        del dumped["runtime"]["repeats"]
+    for name in ("flaky_window", "gate_flaky"):
+        if dumped["regression"][name] == RegressionPolicy.model_fields[name].default:
+            del dumped["regression"][name]
     canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

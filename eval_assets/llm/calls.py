@@ -63,13 +63,17 @@ def build_call(
 def repeat_model(model: ModelSpec, repeat: int) -> ModelSpec:
     """The model spec repeat ``repeat`` of an example is sent with.
 
-    Repeat 0 is the model exactly as configured. A later repeat with a configured seed is sent with
-    ``seed + repeat``: the same seed would ask a provider for the same sample K times, which is not a
-    repeat. Without a seed every repeat is an independent sample anyway (at the configured temperature).
+    Repeat 0 is the model exactly as configured (so K = 1 sends what it always sent). Repeat k > 0 is
+    sent with seed ``(seed or 0) + k``: the configured seed would ask the provider for the same sample K
+    times, and a seed per repeat makes each repeat reproducible where the provider honours seeds (the
+    offline simulator does). Temperature and every other parameter stay as configured.
     """
-    if repeat == 0 or model.seed is None:
+    if repeat == 0:
         return model
-    return model.model_copy(update={"seed": model.seed + repeat})
+    seed = (model.seed or 0) + repeat
+    if seed > 2**63 - 1:  # still a 64-bit seed, and still one of its own per repeat
+        seed -= 2**64
+    return model.model_copy(update={"seed": seed})
 
 
 def estimate_call_tokens(call: ModelCall) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from eval_assets.scoring.statistics import wilson_interval
 
@@ -139,3 +139,54 @@ def ordered(ledger: Mapping[LedgerKey, LedgerEntry]) -> list[tuple[LedgerKey, Le
     """Entries most urgent first (newly broken, flaky, fixed, ...), then by key."""
     rank = {name: i for i, name in enumerate(STABILITY_ORDER)}
     return sorted(ledger.items(), key=lambda item: (rank[item[1].stability], item[0]))
+
+
+def ledger_from_history(history: Any) -> dict[LedgerKey, LedgerEntry]:
+    """The ledger of a score history frame (``eval_date``, ``dataset``, ``example_id``, ``scorer``,
+    ``repeat_index``, ``passed``; see ``warehouse.score_history``)."""
+    import polars as pl
+
+    if history.is_empty():
+        return {}
+    nights = (
+        history.sort("eval_date", "repeat_index")
+        .group_by("dataset", "example_id", "scorer", "eval_date", maintain_order=True)
+        .agg(pl.col("passed"))
+        .sort("eval_date")
+        .group_by("dataset", "example_id", "scorer", maintain_order=True)
+        .agg(pl.col("passed"))
+    )
+    return {
+        (dataset, example_id, scorer): ledger_entry(verdicts)
+        for dataset, example_id, scorer, verdicts in nights.iter_rows()
+    }
+
+
+def ledger_rows(ledger: Mapping[LedgerKey, LedgerEntry], keys: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One ``flakiness`` row per (example, scorer), most urgent first."""
+    return [
+        {
+            **keys,
+            "dataset": dataset,
+            "example_id": example_id,
+            "scorer": scorer,
+            "nights": entry.nights,
+            "outcomes": entry.outcomes,
+            "passes": entry.passes,
+            "pass_probability": entry.pass_probability,
+            "wilson_low": entry.wilson_low,
+            "wilson_high": entry.wilson_high,
+            "flip_rate": entry.flip_rate,
+            "last_outcomes": entry.last_outcomes,
+            "stability": entry.stability,
+        }
+        for (dataset, example_id, scorer), entry in ordered(ledger)
+    ]
+
+
+def stability_counts(ledger: Mapping[LedgerKey, LedgerEntry]) -> dict[Stability, int]:
+    """How many (example, scorer) pairs of each class, in :data:`STABILITY_ORDER`."""
+    counts = {name: 0 for name in STABILITY_ORDER}
+    for entry in ledger.values():
+        counts[entry.stability] += 1
+    return counts

@@ -13,6 +13,7 @@ DuckDB connection, or a location. Modules:
 - ``copy``: moving an older DuckDB warehouse into the lake;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
+- ``history``: each example's verdicts over a config's latest nights (the flakiness ledger's input);
 - ``review``: review tasks and people's decisions (append-only);
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks.
 """
@@ -37,6 +38,7 @@ from eval_assets.warehouse.cache import (
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
 from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
+from eval_assets.warehouse.history import score_history
 from eval_assets.warehouse.location import WarehouseLocation, WarehouseSettingError, default_setting, parse_location
 from eval_assets.warehouse.migrations import (
     MIGRATIONS,
@@ -151,6 +153,7 @@ __all__ = [
     "schema_version",
     "scored_examples",
     "scores_with_outputs",
+    "score_history",
     "settled_keys",
     "spent_in_run",
     "sql_frame",

@@ -104,10 +104,12 @@ def _accepted_baselines_and_verdicts(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _repeats_and_flakiness(conn: duckdb.DuckDBPyConnection) -> None:
-    """Which repeat of an example a row is (earlier rows were the only sample: 0), and the flakiness ledger."""
+    """Which repeat of an example a row is (earlier rows were the only sample: 0), how many flaky examples a
+    comparison set apart, and the flakiness ledger."""
     for table in ("responses", "scores", "judge_verdicts"):
         conn.execute(f"ALTER TABLE {table} ADD COLUMN repeat_index INTEGER")
         conn.execute(f"UPDATE {table} SET repeat_index = 0")
+    conn.execute("ALTER TABLE comparisons ADD COLUMN set_apart BIGINT")
     conn.execute(
         "CREATE TABLE IF NOT EXISTS flakiness (eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, "
         "run_id VARCHAR NOT NULL, git_sha VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, dataset VARCHAR NOT NULL, "

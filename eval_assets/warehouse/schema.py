@@ -380,6 +380,11 @@ REPEAT_INDEX = _c(
 )
 for _table in ("responses", "scores", "judge_verdicts"):
     TABLES[_table] = (*TABLES[_table], REPEAT_INDEX)
+TABLES["comparisons"] = (
+    *TABLES["comparisons"],
+    _c("set_apart", "BIGINT", INT, "examples the flakiness ledger classes flaky, left out of this comparison "
+       "(null for rows written before schema 8)", required=True),
+)  # fmt: skip
 #: The flakiness ledger as of each night: every (example, scorer)'s history up to and including that night.
 #: A table, not a view over scores: it records what the gate saw that night (which examples it set apart as
 #: flaky), which later nights, reruns and retention must not rewrite.
