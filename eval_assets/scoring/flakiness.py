@@ -14,6 +14,7 @@ A history is a list of nights, oldest first; a night is the verdicts of its repe
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -69,7 +70,7 @@ def classify(history: Sequence[Sequence[bool]]) -> Stability:
     if any(any(night) and not all(night) for night in nights):
         return "flaky"  # the model disagrees with itself on the same night
     verdicts = [night[0] for night in nights]
-    changes = sum(a != b for a, b in zip(verdicts, verdicts[1:], strict=False))
+    changes = sum(a != b for a, b in itertools.pairwise(verdicts))
     if changes > 1:
         return "flaky"
     latest = verdicts[-1]
@@ -90,7 +91,7 @@ def ledger_entry(history: Sequence[Sequence[bool]]) -> LedgerEntry:
     passes = sum(flat)
     interval = wilson_interval(passes, len(flat))
     low, high = interval if interval is not None else (0.0, 1.0)
-    flips = sum(a != b for a, b in zip(flat, flat[1:], strict=False))
+    flips = sum(a != b for a, b in itertools.pairwise(flat))
     return LedgerEntry(
         nights=len(nights),
         outcomes=len(flat),
