@@ -33,6 +33,7 @@ from eval_assets.reporting.build import build_report, example_lines, gate_lines,
 from eval_assets.reporting.changes import FactorChange, changed_factors
 from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
 from eval_assets.reporting.publish import publish_report
+from eval_assets.reporting.stability import stability_lines
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.gates import (
     JUDGE_ERROR_RATE_WITHIN_LIMIT,
@@ -111,6 +112,7 @@ def eval_report(
         changes=_changes(run, baseline_run),
         comparisons=comparison_lines(comparisons),
         flips=flip_lines(cell["flips"], cell["examples"]),
+        stability=stability_lines(cell["flakiness"]),
     )
     published = publish_report(
         project.run_folder(eval_date, config_name),
@@ -143,7 +145,7 @@ def eval_report(
     )
 
 
-REPORT_TABLES = ("metrics", "examples", "responses", "scores", "judge_verdicts", "comparisons", "flips")
+REPORT_TABLES = ("metrics", "examples", "responses", "scores", "judge_verdicts", "comparisons", "flips", "flakiness")
 
 
 def _baseline_run(conn: duckdb.DuckDBPyConnection, run: Mapping[str, object]) -> Mapping[str, object] | None:

@@ -42,6 +42,7 @@ from eval_assets.reporting.model import (
     flips_by_direction,
 )
 from eval_assets.reporting.sanitize import LIST_LIMIT, anchor_id
+from eval_assets.reporting.stability import render_stability
 
 # Formatting and escaping helpers that older callers import from here (their homes: format, markdown_text, model).
 __all__ = [
@@ -83,6 +84,7 @@ def render_markdown(report: ReportData) -> str:
         f"# Eval report — {md_text(summary.config_name)} — {md_text(summary.eval_date)}",
         _simulator_notice() if summary.simulated else "",
         _alerts(report.alerts),
+        render_stability(report.stability),  # newly broken examples are what a reader should see first
         _changes(report),
         _summary(report),
         _notes(report.notes),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from eval_assets.reporting.changes import FactorChange
+from eval_assets.reporting.stability import StabilityLine
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,8 @@ class ReportData:
     folder_url: str | None = None  # absolute URL of the run folder (report base URL set): links become absolute
     folder_path: str | None = None  # where the run folder is on the machine that ran
     dagster_run_url: str | None = None  # the run in the Dagster UI, when its URL is configured
+    #: The flakiness ledger's newly broken, flaky and fixed examples, most urgent first (issue 11).
+    stability: list[StabilityLine] = field(default_factory=list)
 
     def href(self, relative: str) -> str:
         """A link to a file of the run folder: absolute under :attr:`folder_url`, else relative."""

@@ -38,7 +38,7 @@ from eval_assets.warehouse.cache import (
 from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
 from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
-from eval_assets.warehouse.history import score_history
+from eval_assets.warehouse.history import ledger_highlights, score_history
 from eval_assets.warehouse.location import WarehouseLocation, WarehouseSettingError, default_setting, parse_location
 from eval_assets.warehouse.migrations import (
     MIGRATIONS,
@@ -137,6 +137,7 @@ __all__ = [
     "is_write_conflict",
     "latest_evaluated_date",
     "latest_run_summaries",
+    "ledger_highlights",
     "lookup_cached_responses",
     "metric_history",
     "model_of",

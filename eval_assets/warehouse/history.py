@@ -30,3 +30,20 @@ def score_history(conn: duckdb.DuckDBPyConnection, config_name: str, until: dt.d
         """,
         {"c": config_name, "until": until, "nights": nights},
     )
+
+
+def ledger_highlights(
+    conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_name: str, *, limit: int
+) -> tuple[list[tuple[str, str, str, str]], int]:
+    """A night's newly broken examples ``(dataset, example id, scorer, latest outcomes)``, first ``limit``, and
+    how many examples the ledger classed flaky (set apart from the gate)."""
+    broken = conn.execute(
+        "SELECT dataset, example_id, scorer, last_outcomes FROM flakiness WHERE config_name = ? AND eval_date = ? "
+        "AND stability = 'newly_broken' ORDER BY scorer, dataset, example_id LIMIT ?",
+        [config_name, eval_date, limit],
+    ).fetchall()
+    flaky = conn.execute(
+        "SELECT count(*) FROM flakiness WHERE config_name = ? AND eval_date = ? AND stability = 'flaky'",
+        [config_name, eval_date],
+    ).fetchone()
+    return [(str(d), str(e), str(s), str(o)) for d, e, s, o in broken], int(flaky[0]) if flaky else 0

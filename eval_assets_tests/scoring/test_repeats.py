@@ -95,7 +95,7 @@ def test_a_run_without_repeats_has_no_repeat_metrics() -> None:
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.lists(st.booleans(), min_size=1, max_size=5), min_size=1, max_size=12))
 def test_pass_all_k_never_exceeds_the_pass_rate_which_never_exceeds_pass_at_k(verdicts: list[list[bool]]) -> None:
-    padded = {f"e{i}": v + [v[0]] for i, v in enumerate(verdicts)}  # at least two repeats, so metrics exist
+    padded = {f"e{i}": [*v, v[0]] for i, v in enumerate(verdicts)}  # at least two repeats, so metrics exist
     values = {m.metric: m.value for m in scorer_metrics(_rows(padded)) if m.tag is None}
     assert values["contains.pass_all_k"] <= values["contains.pass_probability"] <= values["contains.pass_at_k"]  # type: ignore[operator]
 
