@@ -108,9 +108,9 @@ def night(day: str, *, ledger: bool, timer: Timer | None = None) -> float:
     patches: list[Any] = []
     if not ledger:  # the night as it was before issue 11: no history read, no ledger, no repeat statistics
         patches = [
-            mock.patch.object(wh, "score_history", lambda *a, **k: pl.DataFrame()),
-            mock.patch.object(metrics_stage, "ledger_from_history", lambda history: {}),
-            mock.patch.object(pure_metrics, "repeat_values", lambda *a, **k: []),
+            mock.patch.object(wh, "score_history", return_value=pl.DataFrame()),
+            mock.patch.object(metrics_stage, "ledger_from_history", return_value={}),
+            mock.patch.object(pure_metrics, "repeat_values", return_value=[]),
         ]
     elif timer is not None:
         patches = [
