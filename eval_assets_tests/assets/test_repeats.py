@@ -90,6 +90,10 @@ def test_repeats_measure_pass_at_k_class_coin_flips_flaky_and_keep_them_out_of_t
     )
     assert set_apart == [(len(coins),)]
 
+    report = (eval_env / "runs" / NIGHTS[2] / "candidate" / "report.md").read_text()
+    assert report.index("## Newly broken and flaky examples") < report.index("## Run summary")  # shown first
+    assert f"### Flaky (set apart from the regression gate) ({len(coins)})" in report
+
     # A rerun of a repeats night pays for nothing: every answer, and every repeat, comes from the cache.
     assert main(["run", "--config", "candidate", "--date", NIGHTS[0], "--quiet"]) == 0
     assert query(
