@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from eval_assets.reporting.markdown_text import md_text, table
+
+if TYPE_CHECKING:  # the report model is imported by light renderers: no polars at import time
+    import polars as pl
 
 #: Classes the report lists, most urgent first (stable examples are the quiet majority: not listed).
 LISTED = ("newly_broken", "flaky", "fixed")

@@ -20,6 +20,7 @@ class Column:
         nullable: Whether the column may hold NULL in the warehouse.
         required: Whether every row written must give it (a value or an explicit None). A column added by a
             migration is nullable for the rows written before it, yet required of every new row.
+        default: The value of a column that is not required when a row leaves it out.
     """
 
     name: str
@@ -28,6 +29,7 @@ class Column:
     nullable: bool = True
     doc: str = ""
     required: bool = False
+    default: object = None  # what a row that leaves the column out gets (only for columns not required)
 
 
 def _c(
@@ -371,19 +373,20 @@ TABLES["baseline_acceptances"] = (
 )
 
 # Schema version 8 (issue 11): repeats, and the flakiness ledger.
-REPEAT_INDEX = _c(
+# Not required: a row that leaves it out is the only sample of its example (0), as before repeats existed.
+REPEAT_INDEX = Column(
     "repeat_index",
     "INTEGER",
     INT,
-    "which sample of the example (0 .. runtime.repeats - 1); 0 for rows written before schema 8",
-    required=True,
+    doc="which sample of the example (0 .. runtime.repeats - 1); 0 for rows written before schema 8",
+    default=0,
 )
 for _table in ("responses", "scores", "judge_verdicts"):
     TABLES[_table] = (*TABLES[_table], REPEAT_INDEX)
 TABLES["comparisons"] = (
     *TABLES["comparisons"],
     _c("set_apart", "BIGINT", INT, "examples the flakiness ledger classes flaky, left out of this comparison "
-       "(null for rows written before schema 8)", required=True),
+       "(null for rows written before schema 8)"),
 )  # fmt: skip
 #: The flakiness ledger as of each night: every (example, scorer)'s history up to and including that night.
 #: A table, not a view over scores: it records what the gate saw that night (which examples it set apart as
