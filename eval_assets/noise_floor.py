@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,15 +44,19 @@ class MeasuredNoiseFloor:
         )
 
 
-def measure_noise_floor(settings: Settings, config_name: str, day: dt.date, *, runs: int) -> MeasuredNoiseFloor:
+def measure_noise_floor(
+    settings: Settings, config_name: str, day: dt.date, *, runs: int, rerun: Callable[[Settings, str, dt.date], object]
+) -> MeasuredNoiseFloor:
     """Re-run the baseline of ``config_name``'s night ``day`` ``runs`` times and record the deltas.
+
+    ``rerun(settings, config, night)`` materializes one night with the cache bypassed (the CLI passes
+    ``running.run_cells``; taken as an argument so this module does not import the Dagster glue).
 
     Raises:
         NoNightToRerunError: the night has no baseline.
         InvalidInputError: the config or its datasets are invalid.
     """
     from eval_assets.project import validate_data_dir
-    from eval_assets.running import run_cells
     from eval_assets.scoring.comparison import compare_runs
 
     plan = validate_data_dir(settings.data_dir, names=[config_name])[config_name]
@@ -71,7 +76,7 @@ def measure_noise_floor(settings: Settings, config_name: str, day: dt.date, *, r
                 runs_dir=Path(scratch_dir) / "runs",
                 dagster_home=None,
             )
-            run_cells(scratch, [night_config], [night], use_cache=False, quiet=True)
+            rerun(scratch, night_config, night)
             with wh.connect(scratch.warehouse_path, read_only=True) as conn:
                 again = wh.scores_with_outputs(conn, night, night_config)
             compared.append(compare_runs(again, stored, policy=policy))

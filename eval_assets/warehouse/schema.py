@@ -7,6 +7,7 @@ warehouse to it.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import polars as pl
@@ -372,45 +373,10 @@ TABLES["baseline_acceptances"] = (
     _c("reason", "VARCHAR", STR, "why, e.g. an intended model or prompt change"),
 )
 
-# Schema version 8 (issue 11): repeats, and the flakiness ledger.
-# Not required: a row that leaves it out is the only sample of its example (0), as before repeats existed.
-REPEAT_INDEX = Column(
-    "repeat_index",
-    "INTEGER",
-    INT,
-    doc="which sample of the example (0 .. runtime.repeats - 1); 0 for rows written before schema 8",
-    default=0,
-)
-for _table in ("responses", "scores", "judge_verdicts"):
-    TABLES[_table] = (*TABLES[_table], REPEAT_INDEX)
-TABLES["comparisons"] = (
-    *TABLES["comparisons"],
-    _c("set_apart", "BIGINT", INT, "examples the flakiness ledger classes flaky, left out of this comparison "
-       "(null for rows written before schema 8)"),
-)  # fmt: skip
-#: The flakiness ledger as of each night: every (example, scorer)'s history up to and including that night.
-#: A table, not a view over scores: it records what the gate saw that night (which examples it set apart as
-#: flaky), which later nights, reruns and retention must not rewrite.
-TABLES["flakiness"] = (
-    *RUN_KEYS,
-    *LINEAGE_KEYS,
-    _c("dataset", "VARCHAR", STR, "dataset name (file stem)", nullable=False),
-    _c("example_id", "VARCHAR", STR, "example id within the dataset", nullable=False),
-    _c("scorer", "VARCHAR", STR, "scorer name from the config", nullable=False),
-    _c("nights", "INTEGER", INT, "nights in the history (at most flakiness.window)", nullable=False),
-    _c("outcomes", "INTEGER", INT, "scored samples in the history (nights x repeats)", nullable=False),
-    _c("passes", "INTEGER", INT, "samples that passed", nullable=False),
-    _c("pass_probability", "DOUBLE", FLOAT, "passes / outcomes", nullable=False),
-    _c("wilson_low", "DOUBLE", FLOAT, "lower end of the 95% Wilson interval of the pass probability", nullable=False),
-    _c("wilson_high", "DOUBLE", FLOAT, "upper end of the 95% Wilson interval of the pass probability",
-       nullable=False),
-    _c("flip_rate", "DOUBLE", FLOAT, "share of consecutive samples (oldest first) whose verdict differs",
-       nullable=False),
-    _c("last_outcomes", "VARCHAR", STR, "the latest samples, oldest first: P pass, F fail, '|' between nights",
-       nullable=False),
-    _c("stability", "VARCHAR", STR, "stable_pass, stable_fail, flaky, newly_broken or fixed", nullable=False),
-    CODE_SHA,
-)  # fmt: skip
+# Schema version 8 (issue 11): repeats and the flakiness ledger, in their own module (kept short to read).
+from eval_assets.warehouse.schema_ledger import add_repeats_and_ledger  # noqa: E402  # needs TABLES above
+
+add_repeats_and_ledger(TABLES, sys.modules[__name__])
 
 #: Which tables are computed directly from each table. Rewriting a table's cell clears everything downstream
 #: of it in the same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts
