@@ -120,7 +120,12 @@ def _evidence(conn: duckdb.DuckDBPyConnection, config_name: str, eval_date: str)
         if metric.endswith(".pass_rate") and delta is not None and delta < 0:
             shown = f"{format_value(metric, value)} ({format_delta(metric, delta)} vs baseline)"
             drops.append((delta, f"{metric} {shown}"))
-    lines = [line for _, line in sorted(drops)[:MAX_TOP_REGRESSIONS]]
+    # Newly broken examples first (the flakiness ledger): the regression a person should look at.
+    broken, flaky = wh.ledger_highlights(conn, day, config_name, limit=MAX_TOP_REGRESSIONS)
+    lines = [f"newly broken: {d}/{e} {s} ({outcomes})" for d, e, s, outcomes in broken]
+    lines.extend(line for _, line in sorted(drops)[:MAX_TOP_REGRESSIONS])
+    if flaky:
+        lines.append(f"{flaky} flaky example(s) set apart from the regression gate")
     lines.extend(
         f"{dataset}/{example_id} {scorer}: pass -> fail"
         for dataset, example_id, scorer in wh.flipped_to_fail(conn, day, config_name, limit=MAX_TOP_REGRESSIONS)

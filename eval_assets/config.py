@@ -167,6 +167,14 @@ class Runtime(_Strict):
         description="Blocking gate: least share of the examples a scorer applies to that must get a score.",
     )
     batch: BatchMode = Field(default_factory=BatchMode, description="Provider batch endpoints for large runs.")
+    # Up to 100: each repeat is a paid call per example (and per judge), and budgets count every one.
+    repeats: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Samples per example (1 .. 100); each repeat is its own call and cache entry, metrics gain "
+        "pass@k, pass^k and per-example pass probability, and comparisons cluster by example.",
+    )
 
 
 class Budget(_Strict):
@@ -211,6 +219,17 @@ class RegressionPolicy(_Strict):
     )
     resamples: int = Field(default=2000, ge=100, le=100_000, description="Bootstrap resamples for graded scores.")
     seed: Seed = Field(default=0, description="Seed of the bootstrap, for reproducible verdicts.")
+    flaky_window: int = Field(
+        default=14,
+        ge=2,
+        le=365,
+        description="Nights of history the flakiness ledger classes each example on (2 .. 365).",
+    )
+    gate_flaky: bool = Field(
+        default=False,
+        description="Let examples the ledger classes flaky count in the regression gate (default: set apart, "
+        "reported and counted on their own, so one coin-flip example cannot fail the night).",
+    )
 
 
 Severity = Literal["error", "warn"]
@@ -299,6 +318,12 @@ def config_hash(config: EvalConfig) -> str:
     del dumped["retention"]  # how long rows are kept changes no result: not part of what a run measured
     if not config.reproducibility:
         del dumped["reproducibility"]  # added in schema 7: a config without inputs keeps its hash
+    # Added with repeats and the flakiness ledger: at their defaults a config keeps the hash it had.
+    if config.runtime.repeats == 1:
+        del dumped["runtime"]["repeats"]
+    for name in ("flaky_window", "gate_flaky"):
+        if dumped["regression"][name] == RegressionPolicy.model_fields[name].default:
+            del dumped["regression"][name]
     canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -311,6 +336,8 @@ def produced_metrics(config: EvalConfig) -> set[str]:
         panel = judge_options(spec)
         if panel is not None and len(panel.judges) >= 2:
             names.update(f"{spec.key}.{suffix}" for suffix in catalogue.several_judges_suffixes())
+        if config.runtime.repeats > 1:
+            names.update(f"{spec.key}.{suffix}" for suffix in catalogue.repeats_suffixes())
     return names
 
 

@@ -55,6 +55,7 @@ def build_warehouse(path: Path) -> None:
             sample_row("metrics", metric="contains.pass_rate", tag="billing"),
         ],
         "runs": [sample_row("runs")],
+        "flakiness": [sample_row("flakiness", stability="flaky")],
     }
     with wh.connect(path) as conn:
         wh.ensure_schema(conn)

@@ -23,6 +23,7 @@ from eval_assets.reporting.changes import run_factors
 from eval_assets.reproducibility import stored_hashes
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped
+from eval_assets.scoring.flakiness import keys_of, ledger_from_history, ledger_rows, stability_counts
 from eval_assets.scoring.metrics import ComparedMetric, MetricValue, compare, response_metrics, scorer_metrics
 from eval_assets.scoring.regressions import gated_regressions
 
@@ -62,6 +63,7 @@ def comparison_rows(
             "mde": c.mde,
             "n_needed": c.n_needed,
             "p_adjusted": c.p_adjusted,
+            "set_apart": c.set_apart,
         }
         for c in comparisons
     ]
@@ -197,9 +199,14 @@ def run_metrics(
         previous = baseline_metrics(conn, baseline)
         current_scores = wh.scores_with_outputs(conn, eval_date, config_name)
         baseline_scores = wh.scores_with_outputs(conn, baseline[1], baseline[0]) if baseline else current_scores.clear()
+        policy = plan.config.config.regression
+        history = wh.score_history(conn, config_name, eval_date, nights=policy.flaky_window)
     current = [*scorer_metrics(scores), *response_metrics(responses, verdicts)]
     compared = compare(current, previous)
-    comparisons = compare_runs(current_scores, baseline_scores, policy=plan.config.config.regression)
+    # Flaky examples (by the ledger, tonight included) are set apart: counted and reported, never gated.
+    ledger = ledger_from_history(history)
+    set_apart = frozenset() if policy.gate_flaky else keys_of(ledger, "flaky")
+    comparisons = compare_runs(current_scores, baseline_scores, policy=policy, set_apart=set_apart)
     versions = Counter(v for v in responses.get_column("model_version").to_list() if v)
     cost = next((m.value for m in compared if m.metric == "cost_usd" and m.tag is None), None)
     run_row = {
@@ -208,7 +215,7 @@ def run_metrics(
         "model_version": versions.most_common(1)[0][0] if versions else None,
         "dataset_hashes_json": json.dumps({n: d.content_hash for n, d in plan.datasets.items()}, sort_keys=True),
         "prompt_hashes_json": json.dumps({n: r.content_hash for n, r in plan.rubrics.items()}, sort_keys=True),
-        "n_examples": responses.height,
+        "n_examples": responses.unique(["dataset", "example_id"]).height,  # repeats are not more examples
         "n_errors": responses.filter(pl.col("error_type").is_not_null()).height,
         "cost_usd": cost,
         "baseline_date": baseline[1] if baseline else None,
@@ -231,6 +238,7 @@ def run_metrics(
                 "flips": wh.frame(
                     "flips", flip_rows(comparisons, baseline, current_scores, baseline_scores, keys) if baseline else []
                 ),
+                "flakiness": wh.frame("flakiness", ledger_rows(ledger, keys)),
             },
         )
     return dg.MaterializeResult(
@@ -240,6 +248,7 @@ def run_metrics(
             "baseline_reason": choice.reason,
             "regressions": dg.MetadataValue.int(len(gated_regressions(comparisons))),
             "metric_rows": dg.MetadataValue.int(len(compared)),
+            **{f"ledger_{name}": dg.MetadataValue.int(n) for name, n in stability_counts(ledger).items()},
         }
     )
 

@@ -35,6 +35,7 @@ from eval_assets.reporting.changes import FactorChange, changed_factors
 from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
 from eval_assets.reporting.people_chart import calibration_figure
 from eval_assets.reporting.publish import publish_report
+from eval_assets.reporting.stability import stability_lines
 from eval_assets.reproducibility import stored_hashes
 from eval_assets.resources import EvalProject
 from eval_assets.review import reported as people
@@ -138,6 +139,7 @@ def eval_report(
             config.review, cell["review_tasks"], config_name=config_name, eval_date=str(eval_date)
         ),
         calibration=people.calibration_lines(cell["calibration"]),
+        stability=stability_lines(cell["flakiness"]),
     )
     published = publish_report(
         project.run_folder(eval_date, config_name),
@@ -173,7 +175,7 @@ def eval_report(
 
 REPORT_TABLES = (
     "metrics", "examples", "responses", "scores", "judge_verdicts", "comparisons", "flips", "review_tasks",
-    "calibration",
+    "calibration", "flakiness",
 )  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from eval_assets.assets.common import (
 )
 from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage
 from eval_assets.errors import InvalidInputError
-from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
+from eval_assets.llm.calls import CallOutcome, ModelCall, build_call, repeat_model
 from eval_assets.llm.guards import SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN
 from eval_assets.project import EvalPlan
 from eval_assets.reproducibility import hashes_json
@@ -31,11 +31,23 @@ ERROR_RATE_WITHIN_LIMIT = "error_rate_within_limit"
 
 
 def response_calls(plan: EvalPlan, eval_date: dt.date) -> list[ModelCall]:
-    """One call per example; the cache scope is the night, so each night observes the model afresh."""
+    """``runtime.repeats`` calls per example; the cache scope is the night, so each night observes the model afresh.
+
+    Each repeat has its own request hash (repeat 0 hashes as a run without repeats did), so a rerun of
+    the night pays for none of them again.
+    """
     model = plan.config.config.model
+    repeats = plan.config.config.runtime.repeats
     return [
-        build_call((example.dataset, example.id), model, example.messages(model.system_prompt), scope=str(eval_date))
+        build_call(
+            (example.dataset, example.id, repeat),
+            repeat_model(model, repeat),
+            example.messages(model.system_prompt),
+            scope=str(eval_date),
+            repeat=repeat,
+        )
         for example in plan.examples
+        for repeat in range(repeats)
     ]
 
 
@@ -43,13 +55,14 @@ def response_rows(plan: EvalPlan, outcomes: Sequence[CallOutcome], keys: dict[st
     """One responses row per outcome."""
     rows = []
     for outcome in outcomes:
-        dataset, example_id = cast(tuple[str, str], outcome.call.key)
+        dataset, example_id, repeat = cast(tuple[str, str, int], outcome.call.key)
         rows.append(
             {
                 **keys,
                 "dataset": dataset,
                 "dataset_hash": plan.datasets[dataset].content_hash,
                 "example_id": example_id,
+                "repeat_index": repeat,
                 "model_id": outcome.call.model.id,
                 "model_version": outcome.model_version,
                 "request_hash": outcome.call.request_hash,

@@ -38,11 +38,15 @@ from eval_assets.scoring.apply import (
 )
 from eval_assets.scoring.registry import JudgeOptions, ScorerSpec, judge_options, scorer_args, scorer_version
 
-JudgeKey = tuple[str, str, str, int]  # dataset, example id, scorer, judge index
+JudgeKey = tuple[str, str, int, str, int]  # dataset, example id, repeat, scorer, judge index
 
 
 def judge_calls(plan: EvalPlan, responses: pl.DataFrame, eval_date: dt.date) -> list[ModelCall]:
-    """One call per (answered example, rubric scorer, judge)."""
+    """One call per (answered example and repeat, rubric scorer, judge).
+
+    Repeats with the same answer send the same judge request: it is answered once (the judge is not
+    what is being repeated).
+    """
     examples = example_by_key(plan)
     calls = []
     for row in responses.filter(pl.col("output_text").is_not_null()).iter_rows(named=True):
@@ -53,10 +57,15 @@ def judge_calls(plan: EvalPlan, responses: pl.DataFrame, eval_date: dt.date) -> 
                 continue
             messages = judge_messages(plan.rubrics[panel.rubric], example, row["output_text"], panel)
             for index, judge in enumerate(panel.judges):
-                key: JudgeKey = (example.dataset, example.id, spec.key, index)
+                key: JudgeKey = (example.dataset, example.id, _repeat(row), spec.key, index)
                 system = [{"role": "system", "content": judge.system_prompt}] if judge.system_prompt else []
                 calls.append(build_call(key, judge, [*system, *messages], scope=str(eval_date)))
     return calls
+
+
+def _repeat(row: dict[str, Any]) -> int:
+    # Responses written before schema 8 have no repeat: they were the only sample (repeat 0).
+    return int(row.get("repeat_index") or 0)
 
 
 def score_rows(
@@ -73,6 +82,7 @@ def score_rows(
             "dataset": example.dataset,
             "dataset_hash": row["dataset_hash"],
             "example_id": example.id,
+            "repeat_index": _repeat(row),
         }
         for spec in plan.scorers_for(example):
             score_row = {
@@ -94,7 +104,7 @@ def score_rows(
                     score=None, passed=None, detail=no_answer_detail(row["error_type"], row["error_message"])
                 )
             elif panel is not None:
-                answers = _judge_answers(plan, spec, panel, example, judge_outcomes)
+                answers = _judge_answers(plan, spec, panel, example, _repeat(row), judge_outcomes)
                 verdicts.extend(_verdict_rows(base, plan, spec, panel, example, answers, judge_outcomes))
                 result, judge_error = combine_verdicts(answers, pass_score=spec.pass_score)
                 spread = judge_spread(answers)
@@ -122,12 +132,13 @@ def _judge_answers(
     spec: ScorerSpec,
     panel: JudgeOptions,
     example: Example,
+    repeat: int,
     outcomes: dict[JudgeKey, CallOutcome],
 ) -> list[JudgeAnswer]:
     rubric = plan.rubrics[panel.rubric]
     answers = []
     for index, judge in enumerate(panel.judges):
-        outcome = outcomes[(example.dataset, example.id, spec.key, index)]
+        outcome = outcomes[(example.dataset, example.id, repeat, spec.key, index)]
         answers.append(parse_answer(judge.id, outcome.text, outcome.error_type, rubric, panel))
     return answers
 
@@ -143,7 +154,7 @@ def _verdict_rows(
 ) -> list[dict[str, Any]]:
     rows = []
     for index, answer in enumerate(answers):
-        outcome = outcomes[(example.dataset, example.id, spec.key, index)]
+        outcome = outcomes[(example.dataset, example.id, base["repeat_index"], spec.key, index)]
         rows.append(
             {
                 **base,
@@ -198,11 +209,22 @@ def example_scores(
     by_key: dict[JudgeKey, CallOutcome] = {outcome.call.key: outcome for outcome in outcomes}  # type: ignore[misc]
     scores, verdicts = score_rows(plan, responses, by_key, inputs.keys)
     # A person's verdict on an unchanged output counts instead of the evaluator's (issue 10, item 4).
-    outputs = {(r["dataset"], r["example_id"]): r["output_text"] for r in responses.iter_rows(named=True)}
-    with open_warehouse(warehouse) as conn:
-        people = wh.human_verdicts(conn, verdict_keys(scores, outputs))
+    # A decision holds for the answer a person saw: each repeat is matched against its own answer.
     pass_scores = {spec.key: spec.pass_score for spec in eval_config.scorers}
-    scores = apply_human_verdicts(scores, outputs, people, pass_scores=pass_scores)
+    by_repeat: dict[int, list[dict[str, Any]]] = {}
+    for row in scores:
+        by_repeat.setdefault(row["repeat_index"], []).append(row)
+    decided: list[dict[str, Any]] = []
+    for repeat, rows in sorted(by_repeat.items()):
+        outputs = {
+            (r["dataset"], r["example_id"]): r["output_text"]
+            for r in responses.iter_rows(named=True)
+            if _repeat(r) == repeat
+        }
+        with open_warehouse(warehouse) as conn:
+            people = wh.human_verdicts(conn, verdict_keys(rows, outputs))
+        decided.extend(apply_human_verdicts(rows, outputs, people, pass_scores=pass_scores))
+    scores = decided
     with open_warehouse(warehouse) as conn:
         written = wh.replace_partition(
             conn,

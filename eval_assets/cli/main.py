@@ -10,7 +10,19 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from eval_assets.cli import baseline, cache, gate, import_, retention, review, run, sql, validate, warehouse
+from eval_assets.cli import (
+    baseline,
+    cache,
+    gate,
+    import_,
+    noise_floor,
+    retention,
+    review,
+    run,
+    sql,
+    validate,
+    warehouse,
+)
 from eval_assets.errors import InvalidInputError
 from eval_assets.outcome import EXIT_BAD_INPUT, UsageError
 from eval_assets.reporting.sanitize import terminal_text
@@ -114,6 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", help="data directory (default: $EVAL_ASSETS_DATA_DIR or ./data)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (validate, run, gate, baseline, sql, cache, import_, review, warehouse, retention):
+    for command in (validate, run, gate, baseline, noise_floor, sql, cache, import_, review, warehouse, retention):
         command.add_parser(commands)
     return parser

@@ -28,7 +28,7 @@ class ModelCall:
     request_hash: str
 
 
-def request_hash(model: ModelSpec, messages: Sequence[dict[str, str]], *, scope: str) -> str:
+def request_hash(model: ModelSpec, messages: Sequence[dict[str, str]], *, scope: str, repeat: int = 0) -> str:
     """Hash of everything that determines an answer; never the API key (only its variable's name is config).
 
     Args:
@@ -37,23 +37,43 @@ def request_hash(model: ModelSpec, messages: Sequence[dict[str, str]], *, scope:
         scope: Extra cache scope. Nightly runs pass the evaluation date so each night observes the
             model afresh while reruns of the same night are served from the cache.
     """
-    return stable_hash(
-        {
-            "model": model.id,
-            "api_base": model.api_base,
-            "temperature": model.temperature,
-            "max_tokens": model.max_tokens,
-            "seed": model.seed,
-            "messages": list(messages),
-            "scope": scope,
-        }
-    )
+    fields: dict[str, object] = {
+        "model": model.id,
+        "api_base": model.api_base,
+        "temperature": model.temperature,
+        "max_tokens": model.max_tokens,
+        "seed": model.seed,
+        "messages": list(messages),
+        "scope": scope,
+    }
+    if repeat:
+        fields["repeat"] = repeat
+    return stable_hash(fields)
 
 
-def build_call(key: Hashable, model: ModelSpec, messages: Sequence[dict[str, str]], *, scope: str) -> ModelCall:
-    """A call with its request hash computed."""
+def build_call(
+    key: Hashable, model: ModelSpec, messages: Sequence[dict[str, str]], *, scope: str, repeat: int = 0
+) -> ModelCall:
+    """A call with its request hash computed (``repeat``: which sample of the example, see :func:`request_hash`)."""
     frozen = tuple(dict(m) for m in messages)
-    return ModelCall(key=key, model=model, messages=frozen, request_hash=request_hash(model, frozen, scope=scope))
+    digest = request_hash(model, frozen, scope=scope, repeat=repeat)
+    return ModelCall(key=key, model=model, messages=frozen, request_hash=digest)
+
+
+def repeat_model(model: ModelSpec, repeat: int) -> ModelSpec:
+    """The model spec repeat ``repeat`` of an example is sent with.
+
+    Repeat 0 is the model exactly as configured (so K = 1 sends what it always sent). Repeat k > 0 is
+    sent with seed ``(seed or 0) + k``: the configured seed would ask the provider for the same sample K
+    times, and a seed per repeat makes each repeat reproducible where the provider honours seeds (the
+    offline simulator does). Temperature and every other parameter stay as configured.
+    """
+    if repeat == 0:
+        return model
+    seed = (model.seed or 0) + repeat
+    if seed > 2**63 - 1:  # still a 64-bit seed, and still one of its own per repeat
+        seed -= 2**64
+    return model.model_copy(update={"seed": seed})
 
 
 def estimate_call_tokens(call: ModelCall) -> int:

@@ -43,6 +43,7 @@ from eval_assets.reporting.model import (
 )
 from eval_assets.reporting.people import markdown_section as people_markdown
 from eval_assets.reporting.sanitize import LIST_LIMIT, anchor_id
+from eval_assets.reporting.stability import render_stability
 
 # Formatting and escaping helpers that older callers import from here (their homes: format, markdown_text, model).
 __all__ = [
@@ -84,6 +85,7 @@ def render_markdown(report: ReportData) -> str:
         f"# Eval report — {md_text(summary.config_name)} — {md_text(summary.eval_date)}",
         _simulator_notice() if summary.simulated else "",
         _alerts(report.alerts),
+        render_stability(report.stability),  # newly broken examples are what a reader should see first
         _changes(report),
         _summary(report),
         _notes(report.notes),

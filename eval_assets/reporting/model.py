@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from eval_assets.reporting.changes import FactorChange
+from eval_assets.reporting.stability import StabilityLine
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,8 @@ class ReportData:
     details_pruned: str | None = None
     review: ReviewSummary | None = None  # the night's new review tasks (None: the queue did not run)
     calibration: list[CalibrationLine] = field(default_factory=list)  # judges against people tonight
+    #: The flakiness ledger's newly broken, flaky and fixed examples, most urgent first (issue 11).
+    stability: list[StabilityLine] = field(default_factory=list)
 
     def href(self, relative: str) -> str:
         """A link to a file of the run folder: absolute under :attr:`folder_url`, else relative."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 MetricKind = Literal["rate", "mean", "latency", "cost", "tokens", "count", "number"]
-Produced = Literal["every_run", "every_scorer", "several_judges"]
+Produced = Literal["every_run", "every_scorer", "several_judges", "repeats"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class MetricSpec:
         unit: The unit in words, for documentation and tooltips.
         higher_is_better: Whether an increase is good news (colours deltas, orders drops).
         description: One sentence for people.
-        produced: When a run has it: every run, once per scorer, or for judges with several models.
+        produced: When a run has it: every run, once per scorer, for judges with several models, or per
+            scorer when ``runtime.repeats`` is above 1.
         headline: Rank among the headline numbers (CLI summary, gate, alerts); None: not a headline.
         gateable: Whether a config threshold may refer to it.
         in_table: Whether the report's metrics table lists it (some are folded into another figure).
@@ -86,6 +87,35 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         True,
         "share of examples whose judges agree (within disagreement_margin, on the same side of the pass line)",
         "several_judges",
+    ),
+    # With runtime.repeats K > 1: each example is sampled K times (k = K in pass@k and pass^k).
+    MetricSpec(
+        "pass_at_k",
+        True,
+        "rate",
+        "share of scored examples",
+        True,
+        "pass@k: share of examples with at least one passing repeat (k = runtime.repeats)",
+        "repeats",
+    ),
+    MetricSpec(
+        "pass_all_k",
+        True,
+        "rate",
+        "share of scored examples",
+        True,
+        "pass^k: share of examples whose every repeat passed (k = runtime.repeats); what a user relying on "
+        "one answer sees every time",
+        "repeats",
+    ),
+    MetricSpec(
+        "pass_probability",
+        True,
+        "rate",
+        "mean per-example pass probability",
+        True,
+        "mean over examples of each example's share of passing repeats (each example weighs the same)",
+        "repeats",
     ),
     MetricSpec(
         "error_rate",
@@ -197,6 +227,11 @@ def scorer_metric_suffixes(*, gateable_only: bool = True) -> list[str]:
 def several_judges_suffixes() -> list[str]:
     """Suffixes that only rubric judges with several judge models produce."""
     return [s.name for s in CATALOGUE if s.produced == "several_judges"]
+
+
+def repeats_suffixes() -> list[str]:
+    """Suffixes every scorer produces when ``runtime.repeats`` is above 1."""
+    return [s.name for s in CATALOGUE if s.produced == "repeats"]
 
 
 Row = TypeVar("Row", bound=Sequence[object])

@@ -22,6 +22,7 @@ from eval_assets.scoring.registry import is_graded
 from eval_assets.scoring.statistics import PairedComparison, compare_pass_fail, compare_scores
 
 ExampleKey = tuple[str, str]  # (dataset, example id)
+SetApartKey = tuple[str, str, str]  # (dataset, example id, scorer): a flaky example, kept out of the gate
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class ScorerComparison:
     mde: float | None = None  # minimum detectable drop at regression.alpha and regression.power
     n_needed: int | None = None  # pairs needed to detect regression.min_effect
     p_adjusted: float | None = None  # Benjamini-Hochberg over the night's comparisons
+    set_apart: int = 0  # flaky examples of this slice kept out of the comparison (reported by the ledger)
+    repeats: bool = False  # examples were sampled several times: compared on their mean pass rate
 
     @property
     def n(self) -> int:
@@ -62,8 +65,34 @@ def _scores(rows: pl.DataFrame) -> dict[ExampleKey, float | None]:
     return {(r["dataset"], r["example_id"]): r["score"] for r in rows.iter_rows(named=True)}
 
 
+def collapse_repeats(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per (example, scorer) whose ``score`` is the mean over its scored repeats.
+
+    Pass/fail scorers get their pass rate as the score (so the repeats of an example are one cluster, and
+    the paired test runs on per-example means); ``passed`` is whether at least half the repeats passed.
+    """
+    scored = rows.filter(pl.col("score").is_not_null())
+    graded_kinds = [kind for kind in scored.get_column("scorer_kind").unique().to_list() if is_graded(kind)]
+    value = pl.when(pl.col("scorer_kind").is_in(graded_kinds)).then(pl.col("score")).otherwise(pl.col("passed"))
+    return scored.group_by("dataset", "example_id", "scorer", maintain_order=True).agg(
+        pl.col("scorer_kind").first(),
+        pl.col("tags").first(),
+        score=value.cast(pl.Float64).mean(),
+        passed=pl.col("passed").cast(pl.Float64).mean() >= 0.5,
+    )
+
+
+def _repeated(rows: pl.DataFrame) -> bool:
+    return "repeat_index" in rows.columns and not rows.is_empty() and bool(rows.get_column("repeat_index").max())
+
+
 def compare_runs(
-    current: pl.DataFrame, baseline: pl.DataFrame, *, policy: RegressionPolicy, confidence: float = 0.95
+    current: pl.DataFrame,
+    baseline: pl.DataFrame,
+    *,
+    policy: RegressionPolicy,
+    confidence: float = 0.95,
+    set_apart: frozenset[SetApartKey] = frozenset(),
 ) -> list[ScorerComparison]:
     """Paired comparisons per scorer, overall and per tag, on the examples both runs scored.
 
@@ -73,29 +102,59 @@ def compare_runs(
     advisory and judged on its Benjamini-Hochberg adjusted p-value over the night's whole family. Each one
     carries its minimum detectable effect and the n needed for ``policy.min_effect``, hence its verdict.
 
+    With repeats (either run sampled an example more than once) each example is one cluster: its repeats
+    are averaged and the paired bootstrap runs on the per-example means, so K samples of one example never
+    count as K independent examples. Examples in ``set_apart`` (flaky in the ledger) are left out of every
+    comparison and counted in ``set_apart``: one coin-flip example cannot fail the gate.
+
     Args:
         current: Score rows (``dataset``, ``example_id``, ``scorer``, ``scorer_kind``, ``score``, ``passed``,
             ``tags``) of the run.
         baseline: The same columns for the baseline run.
         policy: Minimum effect, significance level, gated scorers, bootstrap settings.
         confidence: Confidence level of the intervals.
+        set_apart: ``(dataset, example_id, scorer)`` of the examples to leave out.
     """
     out: list[ScorerComparison] = []
     if current.is_empty() or baseline.is_empty():
         return out
+    repeats = _repeated(current) or _repeated(baseline)
+    if repeats:
+        current, baseline = collapse_repeats(current), collapse_repeats(baseline)
+    apart = pl.lit(False)
+    if set_apart:
+        keys = pl.DataFrame(
+            [list(k) for k in set_apart], schema=["dataset", "example_id", "scorer"], orient="row"
+        ).with_columns(_apart=pl.lit(True))
+        current = current.join(keys, on=["dataset", "example_id", "scorer"], how="left")
+        baseline = baseline.join(keys, on=["dataset", "example_id", "scorer"], how="left")
+        apart = pl.col("_apart").fill_null(False)
     powers: list[tuple[float | None, int | None]] = []
     for scorer in sorted(current.get_column("scorer").unique().to_list()):
-        mine = current.filter(pl.col("scorer") == scorer)
-        theirs = baseline.filter(pl.col("scorer") == scorer)
-        graded = is_graded(mine.get_column("scorer_kind")[0])
+        everyone = current.filter(pl.col("scorer") == scorer)
+        mine = everyone.filter(~apart)
+        theirs = baseline.filter((pl.col("scorer") == scorer) & ~apart)
+        graded = repeats or is_graded(everyone.get_column("scorer_kind")[0])
         gated = not policy.scorers or scorer in policy.scorers
         slices: list[tuple[str | None, pl.DataFrame]] = [(None, mine)]
         exploded = mine.explode("tags").filter(pl.col("tags").is_not_null())
         for tag in sorted(exploded.get_column("tags").unique().to_list()):
             slices.append((tag, mine.filter(pl.col("tags").list.contains(tag))))
+        apart_rows = everyone.filter(apart)
         for tag, rows in slices:
             comparison = _compare(rows, theirs, graded=graded, policy=policy, confidence=confidence)
-            out.append(ScorerComparison(scorer, tag, comparison, False, gated and tag is None))
+            left_out = apart_rows if tag is None else apart_rows.filter(pl.col("tags").list.contains(tag))
+            out.append(
+                ScorerComparison(
+                    scorer,
+                    tag,
+                    comparison,
+                    False,
+                    gated and tag is None,
+                    set_apart=left_out.unique(["dataset", "example_id"]).height,
+                    repeats=repeats,
+                )
+            )
             powers.append(_power(rows, theirs, comparison, graded=graded, policy=policy))
     return _judge(out, powers, policy)
 

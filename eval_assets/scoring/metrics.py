@@ -75,6 +75,8 @@ def _scorer_values(scorer: str, tag: str | None, rows: pl.DataFrame) -> list[Met
     if "human_labelled" in rows.columns:
         people = int(rows.get_column("human_labelled").fill_null(False).sum()) if n else 0
         values.append(MetricValue(f"{scorer}.human_labelled", tag, float(people), n))
+    if "repeat_index" in rows.columns and n and rows.get_column("repeat_index").max() > 0:  # type: ignore[operator]
+        values.extend(repeat_values(scorer, tag, rows))
     if "judges_disagree" in rows.columns:
         verdicts = rows.get_column("judges_disagree").drop_nulls()
         if verdicts.len():
@@ -82,6 +84,39 @@ def _scorer_values(scorer: str, tag: str | None, rows: pl.DataFrame) -> list[Met
             agreed = (~verdicts).cast(pl.Float64).mean()
             values.append(MetricValue(f"{scorer}.judge_agreement", tag, float(agreed), verdicts.len()))  # type: ignore[arg-type]
     return values
+
+
+def per_example_pass(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each example's repeats: ``samples``, ``passes`` and ``pass_probability`` (scored rows only).
+
+    Args:
+        rows: Scored rows of one scorer with ``dataset``, ``example_id`` and ``passed``.
+    """
+    return rows.group_by("dataset", "example_id").agg(
+        samples=pl.len(),
+        passes=pl.col("passed").cast(pl.Int64).sum(),
+        pass_probability=pl.col("passed").cast(pl.Float64).mean(),
+    )
+
+
+def repeat_values(scorer: str, tag: str | None, rows: pl.DataFrame) -> list[MetricValue]:
+    """pass@k, pass^k and the mean per-example pass probability of one scorer's repeated samples.
+
+    k is each example's number of scored repeats (``runtime.repeats`` unless a call failed), so pass@k is
+    "at least one passed" and pass^k "every one passed"; n is the number of examples.
+    """
+    examples = per_example_pass(rows)
+    n = examples.height
+    if not n:
+        return []
+    any_pass = examples.filter(pl.col("passes") > 0).height / n
+    all_pass = examples.filter(pl.col("passes") == pl.col("samples")).height / n
+    probability = float(examples.get_column("pass_probability").mean())  # type: ignore[arg-type]
+    return [
+        MetricValue(f"{scorer}.pass_at_k", tag, any_pass, n),
+        MetricValue(f"{scorer}.pass_all_k", tag, all_pass, n),
+        MetricValue(f"{scorer}.pass_probability", tag, probability, n),
+    ]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -13,6 +13,7 @@ DuckDB connection, or a location. Modules:
 - ``copy``: moving an older DuckDB warehouse into the lake;
 - ``cache``: the response cache (``eval_assets.llm.cache.CacheStore`` on DuckDB);
 - ``reads``: what the stages, the gate, the alerts and the pages read;
+- ``history``: each example's verdicts over a config's latest nights (the flakiness ledger's input);
 - ``review``: review tasks and people's decisions (append-only);
 - ``calibration``: judges measured against people (the ``calibration`` table and its pairs);
 - ``sandbox``: the read-only query surface for ``eval-assets sql`` and notebooks;
@@ -48,6 +49,7 @@ from eval_assets.warehouse.cells import count_partition, read_partition, replace
 from eval_assets.warehouse.columns import LINEAGE_KEYS, RUN_KEYS, Column
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
 from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
+from eval_assets.warehouse.history import ledger_highlights, score_history
 from eval_assets.warehouse.location import WarehouseLocation, WarehouseSettingError, default_setting, parse_location
 from eval_assets.warehouse.maintenance import Maintenance, give_space_back, storage_bytes
 from eval_assets.warehouse.migrations import (
@@ -177,6 +179,7 @@ __all__ = [
     "is_write_conflict",
     "latest_evaluated_date",
     "latest_run_summaries",
+    "ledger_highlights",
     "lookup_cached_responses",
     "metric_history",
     "model_of",
@@ -196,6 +199,7 @@ __all__ = [
     "reviewer_progress",
     "scalar",
     "schema_version",
+    "score_history",
     "scored_examples",
     "scores_with_outputs",
     "settled_keys",

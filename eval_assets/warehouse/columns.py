@@ -19,6 +19,7 @@ class Column:
         nullable: Whether the column may hold NULL in the warehouse.
         required: Whether every row written must give it (a value or an explicit None). A column added by a
             migration is nullable for the rows written before it, yet required of every new row.
+        default: The value of a column that is not required when a row leaves it out.
     """
 
     name: str
@@ -27,6 +28,7 @@ class Column:
     nullable: bool = True
     doc: str = ""
     required: bool = False
+    default: object = None
 
 
 def column(
@@ -65,4 +67,13 @@ EXAMPLE_KEYS = (
     column("dataset", "VARCHAR", STR, "dataset name (file stem)", nullable=False),
     column("dataset_hash", "VARCHAR", STR, "hash of the dataset file's bytes", nullable=False),
     column("example_id", "VARCHAR", STR, "example id within the dataset", nullable=False),
+)
+#: Added by schema version 2 to every table holding run data (see ``schema.LINEAGE_TABLES``).
+CODE_SHA = column(
+    "code_sha",
+    "VARCHAR",
+    STR,
+    "commit of the eval_assets code that wrote the row ('-dirty' with local changes; "
+    "'eval_assets <version>' when installed from a package; null for rows written before schema 2)",
+    required=True,
 )

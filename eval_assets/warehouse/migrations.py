@@ -120,6 +120,23 @@ def _reproducibility_hashes(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"ALTER TABLE {table} ADD COLUMN reproducibility_json VARCHAR")
 
 
+def _repeats_and_flakiness(conn: duckdb.DuckDBPyConnection) -> None:
+    """Which repeat of an example a row is (earlier rows were the only sample: 0), how many flaky examples a
+    comparison set apart, and the flakiness ledger."""
+    for table in ("responses", "scores", "judge_verdicts"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN repeat_index INTEGER")
+        conn.execute(f"UPDATE {table} SET repeat_index = 0")
+    conn.execute("ALTER TABLE comparisons ADD COLUMN set_apart BIGINT")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS flakiness (eval_date DATE NOT NULL, config_name VARCHAR NOT NULL, "
+        "run_id VARCHAR NOT NULL, git_sha VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, dataset VARCHAR NOT NULL, "
+        "example_id VARCHAR NOT NULL, scorer VARCHAR NOT NULL, nights INTEGER NOT NULL, outcomes INTEGER NOT NULL, "
+        "passes INTEGER NOT NULL, pass_probability DOUBLE NOT NULL, wilson_low DOUBLE NOT NULL, "
+        "wilson_high DOUBLE NOT NULL, flip_rate DOUBLE NOT NULL, last_outcomes VARCHAR NOT NULL, "
+        "stability VARCHAR NOT NULL, code_sha VARCHAR)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "code_sha on every run table; responses.total_latency_ms", _code_sha_and_total_latency),
@@ -128,6 +145,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "accepted baselines; baseline reason; verdicts with power and BH", _accepted_baselines_and_verdicts),
     Migration(6, "calibration: judges' agreement with people per night", _calibration),
     Migration(7, "responses and scores: reproducibility_json", _reproducibility_hashes),
+    Migration(8, "repeat_index on responses, scores and judge_verdicts; the flakiness ledger", _repeats_and_flakiness),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -137,7 +137,8 @@ def scores_with_outputs(conn: duckdb.DuckDBPyConnection, eval_date: dt.date, con
     """A partition's scores with the answers they judged."""
     return sql_frame(
         conn,
-        "SELECT s.*, r.output_text FROM scores s JOIN responses r USING (eval_date, config_name, dataset, example_id) "
+        "SELECT s.*, r.output_text FROM scores s "
+        "JOIN responses r USING (eval_date, config_name, dataset, example_id, repeat_index) "
         "WHERE s.eval_date = $d AND s.config_name = $c",
         {"d": eval_date, "c": config_name},
     )

@@ -42,7 +42,7 @@ def frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         if nulls:
             raise RowError(f"{table} row {index}: column(s) {', '.join(nulls)} may not be null")
     schema = {col.name: col.dtype for col in columns}
-    data = {col.name: [row.get(col.name) for row in rows] for col in columns}
+    data = {col.name: [row.get(col.name, col.default) for row in rows] for col in columns}
     return pl.DataFrame(data, schema=schema)
 
 

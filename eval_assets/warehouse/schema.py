@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from eval_assets.warehouse.columns import (
     BOOL,
+    CODE_SHA,
     DATE,
     EXAMPLE_KEYS,
     FLOAT,
@@ -21,6 +22,7 @@ from eval_assets.warehouse.columns import (
     Column,
 )
 from eval_assets.warehouse.columns import column as _c
+from eval_assets.warehouse.schema_ledger import add_repeats_and_ledger
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "examples": (
@@ -204,14 +206,6 @@ TABLES: dict[str, tuple[Column, ...]] = {
 LINEAGE_TABLES = (
     "examples", "responses", "scores", "judge_verdicts", "metrics", "runs", "comparisons", "flips", "gate_results"
 )  # fmt: skip
-CODE_SHA = _c(
-    "code_sha",
-    "VARCHAR",
-    STR,
-    "commit of the eval_assets code that wrote the row ('-dirty' with local changes; "
-    "'eval_assets <version>' when installed from a package; null for rows written before schema 2)",
-    required=True,
-)
 for _table in LINEAGE_TABLES:
     TABLES[_table] = (*TABLES[_table], CODE_SHA)
 TABLES["responses"] = (
@@ -359,13 +353,16 @@ REPRODUCIBILITY = _c(
 for _table in ("responses", "scores"):
     TABLES[_table] = (*TABLES[_table], REPRODUCIBILITY)
 
+# Schema version 8 (issue 11): repeats and the flakiness ledger, in their own module (kept short to read).
+add_repeats_and_ledger(TABLES)
+
 #: Which tables are computed directly from each table. Rewriting a table's cell clears everything downstream
 #: of it in the same transaction, so a rerun that stops at a gate never leaves the previous run's verdicts
 #: looking current.
 DERIVED_FROM_HERE: dict[str, tuple[str, ...]] = {
     "examples": ("responses",),
     "responses": ("scores", "judge_verdicts"),
-    "scores": ("metrics", "runs", "comparisons", "flips", "review_tasks"),
+    "scores": ("metrics", "runs", "comparisons", "flips", "review_tasks", "flakiness"),
     "judge_verdicts": ("metrics", "runs", "review_tasks", "calibration"),
     "flips": ("review_tasks",),
     "metrics": ("gate_results",),
@@ -402,7 +399,13 @@ VIEWS: dict[str, str] = {
                r.latency_ms, r.cost_usd, s.run_id, s.git_sha, s.config_hash, s.dataset_hash, s.prompt_hash
         FROM scores s
         JOIN examples e USING (eval_date, config_name, dataset, example_id)
-        JOIN responses r USING (eval_date, config_name, dataset, example_id)""",
+        JOIN responses r USING (eval_date, config_name, dataset, example_id, repeat_index)""",
+    # The ledger of each config's latest night: what is flaky, newly broken or fixed right now.
+    "flaky_examples": """
+        SELECT eval_date, config_name, dataset, example_id, scorer, stability, pass_probability, wilson_low,
+               wilson_high, flip_rate, last_outcomes, nights, outcomes
+        FROM flakiness
+        QUALIFY eval_date = max(eval_date) OVER (PARTITION BY config_name)""",
 }
 
 

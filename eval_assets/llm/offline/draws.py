@@ -63,3 +63,27 @@ class Draw:
 def pick(draw: Draw, purpose: str, options: Sequence[str]) -> str:
     """One of ``options``, chosen by the draw for ``purpose``."""
     return options[int(draw.unit(purpose) * len(options))]
+
+
+@dataclass(frozen=True)
+class CoinDraw(Draw):
+    """A draw whose outcome is a fair coin per (model, prompt, seed, date): a model unsure of the answer."""
+
+    def outcome(self) -> float:
+        """In (0.4, 1.36), drawn afresh for every seed and eval date: below a rate of ~0.88 about half the time."""
+        # Shifted so the assistants' usual rates (0.8 .. 0.95) make it close to a fair coin, not a 90% pass.
+        return 0.4 + 0.96 * unit(self.model, self.key, self.seed, self.eval_date, "coin")
+
+
+def flaky_draw(
+    model: str, key: str, eval_date: date | None, seed: int | None, temperature: float, *, share: float
+) -> Draw:
+    """The draw of a model that is a coin flip on ``share`` of the prompts (chosen by the prompt).
+
+    On the flaky prompts each (seed, eval date) decides afresh, so a repeat (its own seed) or another night
+    may disagree; on the others the seed and the date are ignored: the model answers them the same way every
+    time, whatever the temperature.
+    """
+    if unit(model, key, "flaky") < share:
+        return CoinDraw(model, key, eval_date, seed, temperature)
+    return Draw(model, key, None, None, temperature)

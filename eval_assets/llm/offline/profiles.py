@@ -37,6 +37,10 @@ class ModelProfile:
         fence_rate: Judges only: probability the JSON verdict is wrapped in a Markdown code fence.
         prose_rate: Judges only: probability the judge ignores the answer format and replies in prose
             (what a misconfigured or weak judge does; the verdict is then unparseable).
+        flaky_share: Assistants only: share of known examples on which the model is a coin flip. On those
+            the outcome is drawn afresh for every (seed, eval date), so repeats and nights disagree; the
+            others are answered the same way every time and the quality does not drift, so only the coins
+            flip.
         input_usd_per_mtok: Simulated price per million prompt tokens (not a real price).
         output_usd_per_mtok: Simulated price per million completion tokens (not a real price).
     """
@@ -50,6 +54,7 @@ class ModelProfile:
     judge_noise: float = 0.0
     fence_rate: float = 0.0
     prose_rate: float = 0.0
+    flaky_share: float = 0.0
     input_usd_per_mtok: float = 0.15
     output_usd_per_mtok: float = 0.60
 
@@ -91,6 +96,17 @@ OFFLINE_MODELS: Mapping[str, ModelProfile] = MappingProxyType(
                 curt_rate=0.05,
                 input_usd_per_mtok=0.10,
                 output_usd_per_mtok=0.40,
+            ),
+            # assistant-v1 with a tenth of the examples a coin flip: what runtime.repeats and the flakiness
+            # ledger are for (each repeat is sent with its own seed, see llm.calls.repeat_model).
+            ModelProfile(
+                "offline/assistant-flaky",
+                "assistant",
+                "assistant-flaky-2026-11-01-sim",
+                accuracy=0.88,
+                refusal_rate=0.93,
+                curt_rate=0.05,
+                flaky_share=0.1,
             ),
             ModelProfile(
                 "offline/assistant-mini",

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from eval_assets.llm.offline.assistant import answer_pool, assistant_reply
-from eval_assets.llm.offline.draws import Draw
+from eval_assets.llm.offline.draws import Draw, flaky_draw
 from eval_assets.llm.offline.judge import judge_reply
 from eval_assets.llm.offline.knowledge import KnownExample, knowledge_key, normalize, prompt_text, turns_of
 from eval_assets.llm.offline.profiles import offline_profile
@@ -78,7 +78,10 @@ class OfflineSimulator:
         if not (math.isfinite(temperature) and temperature >= 0):
             raise ValueError(f"temperature must be a number >= 0, got {temperature}")
         turns = turns_of(messages)
-        draw = Draw(profile.model_id, normalize(prompt_text(turns)), self.eval_date, seed, temperature)
+        key = normalize(prompt_text(turns))
+        draw = Draw(profile.model_id, key, self.eval_date, seed, temperature)
+        if profile.flaky_share:
+            draw = flaky_draw(profile.model_id, key, self.eval_date, seed, temperature, share=profile.flaky_share)
         if profile.kind == "judge":
             # Few-shot turns before the last user turn are examples; the last user turn is what is graded.
             last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=len(turns) - 1)
@@ -89,7 +92,8 @@ class OfflineSimulator:
                 profile,
                 draw,
                 self.knowledge.get(draw.key),
-                rates=profile.rates_on(self.eval_date),
+                # A flaky profile does not drift: only its coin-flip examples move between nights.
+                rates=profile.rates_on(None if profile.flaky_share else self.eval_date),
                 temperature=temperature,
                 pool=self._answer_pool,
             )

@@ -1,0 +1,85 @@
+"""The report's flakiness section: newly broken examples first, then flaky ones set apart, then fixed (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from eval_assets.reporting.markdown_text import md_text, table
+
+if TYPE_CHECKING:  # the report model is imported by light renderers: no polars at import time
+    import polars as pl
+
+#: Classes the report lists, most urgent first (stable examples are the quiet majority: not listed).
+LISTED = ("newly_broken", "flaky", "fixed")
+TITLES = {
+    "newly_broken": "Newly broken (passed every earlier night, fails every repeat tonight)",
+    "flaky": "Flaky (set apart from the regression gate)",
+    "fixed": "Fixed",
+}
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class StabilityLine:
+    """One example x scorer of the night's flakiness ledger."""
+
+    dataset: str
+    example_id: str
+    scorer: str
+    stability: str
+    pass_probability: float
+    wilson_low: float
+    wilson_high: float
+    flip_rate: float
+    last_outcomes: str
+
+
+def stability_lines(ledger: pl.DataFrame) -> list[StabilityLine]:
+    """The listed classes of a night's ``flakiness`` rows, most urgent first."""
+    if ledger.is_empty():
+        return []
+    rank = {name: i for i, name in enumerate(LISTED)}
+    rows = [r for r in ledger.iter_rows(named=True) if r["stability"] in rank]
+    rows.sort(key=lambda r: (rank[r["stability"]], r["dataset"], r["example_id"], r["scorer"]))
+    return [
+        StabilityLine(
+            r["dataset"],
+            r["example_id"],
+            r["scorer"],
+            r["stability"],
+            r["pass_probability"],
+            r["wilson_low"],
+            r["wilson_high"],
+            r["flip_rate"],
+            r["last_outcomes"],
+        )
+        for r in rows
+    ]
+
+
+def render_stability(lines: list[StabilityLine]) -> str:
+    """``## Newly broken and flaky examples`` in Markdown; empty when every example is stable."""
+    if not lines:
+        return ""
+    parts = ["## Newly broken and flaky examples"]
+    for stability in LISTED:
+        chosen = [line for line in lines if line.stability == stability]
+        if not chosen:
+            continue
+        parts.append(f"### {TITLES[stability]} ({len(chosen):,})")
+        rows = [
+            [
+                md_text(f"{line.dataset}/{line.example_id}"),
+                md_text(line.scorer),
+                f"{line.pass_probability:.0%} ({line.wilson_low:.0%} to {line.wilson_high:.0%})",
+                f"{line.flip_rate:.2f}",
+                md_text(line.last_outcomes.replace("|", " · ")),  # a "|" would split the table cell
+            ]
+            for line in chosen[:MAX_LISTED]
+        ]
+        header = ["Example", "Scorer", "Pass probability (95% CI)", "Flip rate", "Latest (oldest first)"]
+        parts.append(table(header, rows, numeric=[False, False, True, True, False]))
+        if len(chosen) > MAX_LISTED:
+            parts.append(f"… and {len(chosen) - MAX_LISTED:,} more (query `flaky_examples`).")
+    return "\n\n".join(parts)

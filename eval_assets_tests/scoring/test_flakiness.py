@@ -1,0 +1,91 @@
+"""The flakiness ledger's classes, interval and flip rate (issue 11, item 5)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from eval_assets.scoring.flakiness import LAST_N, build_ledger, classify, keys_of, ledger_entry, ordered
+
+P, F = True, False
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        ([[P]], "stable_pass"),  # one night, one sample: nothing contradicts it yet
+        ([[F]], "stable_fail"),
+        ([[P, P, P], [P, P, P]], "stable_pass"),
+        ([[P, F, P]], "flaky"),  # the repeats of one night disagree: a coin flip from the first night
+        ([[P], [P], [P], [F]], "newly_broken"),  # passed every earlier sample, fails every latest one
+        ([[F], [F], [P]], "fixed"),
+        ([[P], [P], [F], [F]], "stable_fail"),  # broke once and stayed broken: a lasting change, not flakiness
+        ([[F], [P], [P]], "stable_pass"),  # fixed and holding
+        ([[P], [F], [P]], "flaky"),  # changed direction twice at night level, each night unanimous
+        ([[P, P], [P, P], [P, F]], "flaky"),  # a partial failure tonight is flakiness, not a clean break
+        ([[P, P], [], [F, F]], "newly_broken"),  # a night without a scored sample (call failed) is skipped
+        ([[P, F], [F, F]], "flaky"),  # flaky history: tonight's clean failure does not make it newly broken
+    ],
+)
+def test_classify_table(history: list[list[bool]], expected: str) -> None:
+    assert classify(history) == expected
+
+
+def test_a_history_without_samples_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one scored sample"):
+        classify([[], []])
+
+
+def test_an_entry_counts_samples_and_brackets_the_pass_probability() -> None:
+    entry = ledger_entry([[P, F, P, P, F], [P, P, F, P, P]])
+    assert (entry.nights, entry.outcomes, entry.passes) == (2, 10, 7)
+    assert entry.pass_probability == pytest.approx(0.7)
+    assert entry.wilson_low < 0.7 < entry.wilson_high
+    # P F P P F | P P F P P: changes between neighbours 1,2,3 / 4,5 / 5,6 / 7,8 / 8,9 -> 6 of 9 pairs
+    assert entry.flip_rate == pytest.approx(6 / 9)
+    assert entry.last_outcomes == "PFPPF|PPFPP"
+    assert entry.stability == "flaky"
+
+
+def test_last_outcomes_shows_only_the_latest_samples() -> None:
+    entry = ledger_entry([[P] * 4, [F] * 4, [F] * 4])
+    assert entry.last_outcomes.replace("|", "") == "PP" + "F" * 8
+    assert len(entry.last_outcomes.replace("|", "")) == LAST_N
+
+
+def test_the_ledger_groups_samples_by_key_and_sorts_nights() -> None:
+    samples = [
+        (("faq", "a", "exact"), "2026-01-03", False),  # given out of order: nights are sorted
+        (("faq", "a", "exact"), "2026-01-01", True),
+        (("faq", "a", "exact"), "2026-01-02", True),
+        (("faq", "b", "exact"), "2026-01-01", True),
+        (("faq", "b", "exact"), "2026-01-01", False),
+    ]
+    ledger = build_ledger(samples)
+    assert ledger[("faq", "a", "exact")].stability == "newly_broken"
+    assert keys_of(ledger, "flaky") == {("faq", "b", "exact")}
+    assert [key for key, _ in ordered(ledger)] == [("faq", "a", "exact"), ("faq", "b", "exact")]
+
+
+histories = st.lists(st.lists(st.booleans(), min_size=1, max_size=6), min_size=1, max_size=12)
+
+
+@given(histories)
+def test_entry_invariants(history: list[list[bool]]) -> None:
+    entry = ledger_entry(history)
+    assert 0.0 <= entry.wilson_low <= entry.pass_probability <= entry.wilson_high <= 1.0
+    assert 0.0 <= entry.flip_rate <= 1.0
+    assert entry.outcomes == sum(map(len, history))
+    # Unanimous histories are stable in their verdict; a flip rate of 0 is never flaky.
+    if entry.passes == entry.outcomes:
+        assert entry.stability == "stable_pass"
+    if entry.passes == 0:
+        assert entry.stability == "stable_fail"
+    if entry.flip_rate == 0.0:
+        assert entry.stability != "flaky"
+
+
+@given(histories, st.booleans())
+def test_a_mixed_night_is_always_flaky(history: list[list[bool]], first: bool) -> None:
+    assert classify([*history, [first, not first]]) == "flaky"
