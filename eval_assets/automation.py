@@ -10,8 +10,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from eval_assets import retention
-from eval_assets import warehouse as wh
+from eval_assets import retention, warehouse as wh
 from eval_assets.alerts import RunCursor
 from eval_assets.announcing import Announcer, FinishedRun, finished_runs
 from eval_assets.assets.common import GROUP

@@ -20,8 +20,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from eval_assets import retention
-from eval_assets import warehouse as wh
+from eval_assets import retention, warehouse as wh
 from eval_assets.assets.partitions import cell_key
 from eval_assets.cli import main
 from eval_assets.definitions import build_definitions
@@ -265,7 +264,7 @@ def test_issue9_4_each_config_s_window_applies_to_its_own_rows(tmp_path: Path, d
             row = {"eval_date": day, "config_name": config, "run_id": "r", "git_sha": "g", "config_hash": "h",
                    "code_sha": "c", "dataset": "faq", "dataset_hash": "d", "example_id": "e1", "model_id": "m",
                    "request_hash": f"q-{config}", "attempts": 1, "cached": False, "total_latency_ms": 1.0,
-                   "created_at": dt.datetime(2026, 1, 1)}  # fmt: skip
+                   "created_at": dt.datetime(2026, 1, 1), "reproducibility_json": None}  # fmt: skip
             wh.replace_partition(conn, day, config, {"responses": wh.frame("responses", [row])})
         plan = retention.plan(conn, data_dir, today=TODAY)
     going = {t.table: [n.cell for n in t.nights] for t in plan.tables}
@@ -371,7 +370,7 @@ def test_issue9_4_a_cached_answer_goes_only_when_old_and_no_remaining_row_uses_i
             row = {"eval_date": day, "config_name": "c", "run_id": "r", "git_sha": "g", "config_hash": "h",
                    "code_sha": "c", "dataset": "faq", "dataset_hash": "d", "example_id": "e1", "model_id": "m",
                    "request_hash": request, "attempts": 0, "cached": True, "total_latency_ms": None,
-                   "created_at": old}  # fmt: skip
+                   "created_at": old, "reproducibility_json": None}  # fmt: skip
             wh.replace_partition(conn, day, "c", {"responses": wh.frame("responses", [row])})
         plan = wh.plan_retention(conn, today=TODAY, windows={}, default=wh.Windows())
         # A request a kept night replayed from the cache keeps its answer, however old it is.

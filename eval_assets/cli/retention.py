@@ -6,8 +6,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from eval_assets import retention
-from eval_assets import warehouse as wh
+from eval_assets import retention, warehouse as wh
 from eval_assets.cli.options import command_parser, parse_date, positive
 from eval_assets.outcome import EXIT_OK, UsageError
 from eval_assets.reporting.sanitize import terminal_text

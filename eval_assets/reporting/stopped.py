@@ -17,10 +17,8 @@ from typing import Any
 
 from eval_assets.files import write_atomically
 from eval_assets.reporting.folder import RunFolder
-from eval_assets.reporting.markdown_text import code_span, fenced, md_text
-from eval_assets.reporting.markdown_text import table as md_table
-from eval_assets.reporting.page import html_page, pre, text
-from eval_assets.reporting.page import table as html_table
+from eval_assets.reporting.markdown_text import code_span, fenced, md_text, table as md_table
+from eval_assets.reporting.page import html_page, pre, table as html_table, text
 
 #: How much of one stop reason a report shows (a stack of provider messages can be long).
 REASON_LIMIT = 4_000

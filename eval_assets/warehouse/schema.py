@@ -20,8 +20,8 @@ from eval_assets.warehouse.columns import (
     STR_LIST,
     TS,
     Column,
+    column as _c,
 )
-from eval_assets.warehouse.columns import column as _c
 from eval_assets.warehouse.schema_ledger import add_repeats_and_ledger
 
 TABLES: dict[str, tuple[Column, ...]] = {

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from eval_assets.warehouse.columns import CODE_SHA, FLOAT, INT, LINEAGE_KEYS, RUN_KEYS, STR, Column
-from eval_assets.warehouse.columns import column as _c
+from eval_assets.warehouse.columns import CODE_SHA, FLOAT, INT, LINEAGE_KEYS, RUN_KEYS, STR, Column, column as _c
 
 
 def add_repeats_and_ledger(tables: dict[str, tuple[Column, ...]]) -> None:

@@ -6,8 +6,7 @@ import gzip
 import zlib
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from eval_assets.llm.bodies import BoundedBody, ResponseTooLargeError, UndecodableBodyError
 from eval_assets_tests.fake_openai.server import gzip_bomb

@@ -10,8 +10,7 @@ import random
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from eval_assets.config import ModelSpec
 from eval_assets.llm.calls import ProviderReply, build_call

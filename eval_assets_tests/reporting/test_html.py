@@ -7,8 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from eval_assets.reporting.html import CONTENT_SECURITY_POLICY, render_html
 from eval_assets.reporting.model import GateLine

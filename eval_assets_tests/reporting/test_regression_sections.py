@@ -6,8 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from eval_assets.reporting.html import OPEN_FLIPS, render_html
 from eval_assets.reporting.markdown import (

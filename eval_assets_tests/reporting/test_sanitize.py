@@ -7,8 +7,7 @@ import re
 import unicodedata
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from eval_assets.reporting.sanitize import (
     BIDI_CONTROLS,

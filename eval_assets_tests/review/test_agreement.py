@@ -6,8 +6,7 @@ import math
 from statistics import NormalDist
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from eval_assets.review.agreement import cohen_kappa, scale_categories, to_category, weights
 

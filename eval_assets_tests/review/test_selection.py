@@ -6,8 +6,7 @@ import datetime as dt
 import math
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from eval_assets.review.policy import ReviewPolicy
 from eval_assets.review.selection import (

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from eval_assets.scoring.flakiness import LAST_N, build_ledger, classify, keys_of, ledger_entry, ordered
 

@@ -6,8 +6,7 @@ import math
 
 import polars as pl
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from eval_assets.config import RegressionPolicy
 from eval_assets.scoring.comparison import compare_runs

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from eval_assets.config import EvalConfig, ModelSpec, RegressionPolicy, Runtime, config_hash
 from eval_assets.lineage import stable_hash

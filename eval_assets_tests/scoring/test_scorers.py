@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from eval_assets.scoring.registry import all_scorers, scorer_versions
 from eval_assets.scoring.results import ScoreResult

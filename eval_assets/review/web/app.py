@@ -34,8 +34,14 @@ from eval_assets.review.decisions import DecisionError
 from eval_assets.review.page import SHORTCUTS, Filters, matching, next_task, proposed_decision, queue_view
 from eval_assets.review.scales import ScorerScale, scale_in
 from eval_assets.review.task_page import task_view
-from eval_assets.review.web.security import CSRF_FIELD, SESSION_COOKIE, TOKEN_COOKIE, AccessPolicy, new_session
-from eval_assets.review.web.security import token_cookie_value as _cookie_of
+from eval_assets.review.web.security import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    TOKEN_COOKIE,
+    AccessPolicy,
+    new_session,
+    token_cookie_value as _cookie_of,
+)
 
 HERE = Path(__file__).parent
 REVIEWER_COOKIE = "review_reviewer"
