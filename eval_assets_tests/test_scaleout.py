@@ -83,11 +83,11 @@ def materialize_at_once(env: dict[str, str], configs: Sequence[str], cwd: Path) 
         )
         for config in configs
     ]
-    outputs = []
-    for run in runs:
-        output, _ = run.communicate(timeout=1200)
+    # Every process is waited for (and its pipe closed) before any failure is reported: a failed run must not
+    # leave the others running, or their pipes open for a later test's garbage collection to warn about.
+    outputs = [run.communicate(timeout=1200)[0] for run in runs]
+    for run, output in zip(runs, outputs, strict=True):
         assert run.returncode == 0, output[-4000:]
-        outputs.append(output)
     return outputs
 
 

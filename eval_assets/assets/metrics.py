@@ -23,7 +23,7 @@ from eval_assets.reporting.changes import run_factors
 from eval_assets.reproducibility import stored_hashes
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.comparison import ScorerComparison, compare_runs, flipped
-from eval_assets.scoring.flakiness import keys_of, ledger_from_history, ledger_rows, stability_counts
+from eval_assets.scoring.flakiness import ledger_from_history, ledger_rows, set_apart_from_gate, stability_counts
 from eval_assets.scoring.metrics import ComparedMetric, MetricValue, compare, response_metrics, scorer_metrics
 from eval_assets.scoring.regressions import gated_regressions
 
@@ -203,9 +203,10 @@ def run_metrics(
         history = wh.score_history(conn, config_name, eval_date, nights=policy.flaky_window)
     current = [*scorer_metrics(scores), *response_metrics(responses, verdicts)]
     compared = compare(current, previous)
-    # Flaky examples (by the ledger, tonight included) are set apart: counted and reported, never gated.
+    # Flaky examples are set apart: counted and reported, never gated. Flaky means on the nights before tonight
+    # or among tonight's repeats; the ledger written below includes tonight, for the report and the alert.
     ledger = ledger_from_history(history)
-    set_apart = frozenset() if policy.gate_flaky else keys_of(ledger, "flaky")
+    set_apart = frozenset() if policy.gate_flaky else set_apart_from_gate(history, eval_date)
     comparisons = compare_runs(current_scores, baseline_scores, policy=policy, set_apart=set_apart)
     versions = Counter(v for v in responses.get_column("model_version").to_list() if v)
     cost = next((m.value for m in compared if m.metric == "cost_usd" and m.tag is None), None)

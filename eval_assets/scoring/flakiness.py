@@ -14,6 +14,7 @@ A history is a list of nights, oldest first; a night is the verdicts of its repe
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,29 @@ def ledger_from_history(history: Any) -> dict[LedgerKey, LedgerEntry]:
         (dataset, example_id, scorer): ledger_entry(verdicts)
         for dataset, example_id, scorer, verdicts in nights.iter_rows()
     }
+
+
+def set_apart_from_gate(history: Any, tonight: dt.date) -> frozenset[LedgerKey]:
+    """The examples a regression gate leaves out tonight: flaky on the nights *before* tonight, or whose
+    repeats disagree with each other tonight.
+
+    Tonight's change of verdict is not itself evidence of flakiness: an example that was stable and breaks
+    tonight is newly broken and must be gated, or a regression would hide behind the flips it causes (an
+    example failed once by noise, then broken for real, would otherwise count as flaky on the night it breaks).
+    """
+    import polars as pl
+
+    if history.is_empty():
+        return frozenset()
+    flaky_before = keys_of(ledger_from_history(history.filter(pl.col("eval_date") < tonight)), "flaky")
+    disagreeing = (
+        history.filter(pl.col("eval_date") == tonight)
+        .group_by("dataset", "example_id", "scorer")
+        .agg(pl.col("passed").n_unique().alias("verdicts"))
+        .filter(pl.col("verdicts") > 1)
+        .select("dataset", "example_id", "scorer")
+    )
+    return flaky_before | frozenset(disagreeing.iter_rows())
 
 
 def ledger_rows(ledger: Mapping[LedgerKey, LedgerEntry], keys: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -157,14 +157,22 @@ def attach_lake(
             conn.execute(statement)
             break
         except duckdb.Error as exc:
-            # Two processes creating a new lake at once race on its catalog tables ("database is locked").
-            if attempt == 30 or not is_write_conflict(exc):
+            # Two processes creating a new lake at once race on its catalog tables: "database is locked" on
+            # SQLite; on PostgreSQL the loser's CREATE TABLE hits the winner's ("duplicate key value violates
+            # unique constraint pg_type_typname_nsp_index", or "already exists"). The retry finds the lake made.
+            if attempt == 30 or not (is_write_conflict(exc) or _lost_a_creation_race(exc)):
                 raise
             conn.execute(f"DETACH DATABASE IF EXISTS {alias}")
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)
     # DuckLake retries a commit that lost a race on the catalog itself a few times; more is cheaper than ours.
     conn.execute("SET ducklake_max_retry_count = 100")
+
+
+def _lost_a_creation_race(exc: BaseException) -> bool:
+    """Whether an ATTACH failed because another process created the same new catalog at that moment."""
+    message = str(exc).lower()
+    return "duplicate key value violates unique constraint" in message or "already exists" in message
 
 
 def attach_sql(location: str | Path | WarehouseLocation) -> str:

@@ -126,7 +126,11 @@ def test_issue8_5_with_base_urls_every_link_is_absolute(
     run_id = json.loads((folder / "outputs.json").read_text())["run"]["run_id"]
     markdown = (folder / "report.md").read_text()
     hrefs = re.findall(r"\]\(([^)]+)\)", markdown)
-    assert hrefs and all(h.startswith((f"{BASE}/{DAY}/nightly/", f"{DAGSTER}/runs/")) for h in hrefs), hrefs
+    # The review page's link is its own absolute address (review.page_url), beside the report's and Dagster's.
+    review_page = f"http://127.0.0.1:8765/?config=nightly&date={DAY}"
+    assert hrefs and all(h.startswith((f"{BASE}/{DAY}/nightly/", f"{DAGSTER}/runs/", review_page)) for h in hrefs), (
+        hrefs
+    )
     assert f"[Dagster run]({DAGSTER}/runs/{run_id})" in markdown
 
     [alert] = [r["body"] for r in receiver.received]
@@ -148,7 +152,9 @@ def test_issue8_5_without_base_urls_links_say_where_the_files_are(data_dir: Path
     folder = (eval_env / "runs" / DAY / "nightly").resolve()
     markdown = (folder / "report.md").read_text()
     assert f"in `{folder}` (on the machine that ran)" in markdown
-    assert all(h.startswith("report.html#ex-") for h in re.findall(r"\]\(([^)]+)\)", markdown))
+    review_page = f"http://127.0.0.1:8765/?config=nightly&date={DAY}"  # the review page: always absolute
+    hrefs = re.findall(r"\]\(([^)]+)\)", markdown)
+    assert all(h.startswith("report.html#ex-") or h == review_page for h in hrefs), hrefs
 
 
 def test_the_sensors_get_the_urls_from_the_settings(data_dir: Path, tmp_path: Path) -> None:

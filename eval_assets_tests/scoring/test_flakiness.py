@@ -88,3 +88,29 @@ def test_entry_invariants(history: list[list[bool]]) -> None:
 @given(histories, st.booleans())
 def test_a_mixed_night_is_always_flaky(history: list[list[bool]], first: bool) -> None:
     assert classify([*history, [first, not first]]) == "flaky"
+
+
+def test_the_gate_sets_apart_what_was_flaky_before_tonight_not_what_tonight_breaks() -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    from eval_assets.scoring.flakiness import set_apart_from_gate
+
+    nights = [dt.date(2026, 11, day) for day in (5, 6, 7)]
+    outcomes = {
+        "noise-then-broken": [[False], [True], [False]],  # one noisy night, then broken tonight: gated
+        "fixed-tonight": [[True], [False], [True]],  # one change before tonight, fixed tonight: not flaky yet
+        "coin-before": [[True, False], [True], [False]],  # its repeats disagreed before tonight: flaky
+        "coin-tonight": [[True], [True], [True, False]],  # its repeats disagree tonight
+        "stable": [[True], [True], [True]],
+    }
+    rows = [
+        {"eval_date": night, "dataset": "d", "example_id": example, "scorer": "s", "repeat_index": i, "passed": p}
+        for example, history in outcomes.items()
+        for night, samples in zip(nights, history, strict=True)
+        for i, p in enumerate(samples)
+    ]
+    history = pl.DataFrame(rows)
+    assert set_apart_from_gate(history, nights[-1]) == {("d", "coin-before", "s"), ("d", "coin-tonight", "s")}
+    assert set_apart_from_gate(history.clear(), nights[-1]) == frozenset()
