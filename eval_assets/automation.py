@@ -1,5 +1,6 @@
 """The jobs, the nightly and weekly schedules, and the alert sensors."""
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,7 +16,9 @@ from eval_assets.alerts import RunCursor
 from eval_assets.announcing import Announcer, FinishedRun, finished_runs
 from eval_assets.assets.common import GROUP
 from eval_assets.assets.partitions import cell_key
+from eval_assets.noise_floor import MAX_RUNS, NoNightToRerunError, Rerun, measure_noise_floor
 from eval_assets.resources import EvalProject
+from eval_assets.settings import Settings
 
 if TYPE_CHECKING:
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -25,6 +28,7 @@ EVAL_JOB = "eval_job"
 ALERT_TICK_BUDGET_S = 40.0
 DASHBOARD_JOB = "dashboard_job"
 NIGHTLY_CRON = "0 2 * * *"
+NOISE_FLOOR_JOB = "noise_floor_job"
 RETENTION_JOB = "retention_job"
 #: Sundays at 04:00 UTC: after the night's runs, so retention rarely meets a night being written.
 RETENTION_CRON = "0 4 * * 0"
@@ -212,3 +216,61 @@ def build_retention_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
         description="Remove per-example detail past each config's retention windows, Sundays at 04:00 UTC.",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
+
+
+class NoiseFloorOptions(dg.Config):
+    """Which baseline the A/A job re-runs, and how often (set in the launchpad)."""
+
+    config: str = Field(description="Config name.")
+    runs: int = Field(ge=1, le=MAX_RUNS, description=f"Re-runs (1 .. {MAX_RUNS}); each one pays for a whole night.")
+    date: str | None = Field(
+        default=None,
+        description="The night whose baseline is re-run (YYYY-MM-DD); default: tonight's (UTC).",
+    )
+
+
+def build_noise_floor_job(settings: Settings, rerun: Rerun) -> dg.JobDefinition:
+    """The A/A test as a job: the same measurement as ``eval-assets noise-floor``, logged and recorded.
+
+    ``rerun`` materializes one night in a scratch warehouse with the cache bypassed; ``definitions.py`` passes
+    it in, because re-running needs the assembled definitions and this module is one of their parts.
+    ``settings`` are the ones the definitions were built for; the paths come from the resources, so the job
+    reads the warehouse and writes the runs folder its resources name.
+    """
+
+    @dg.op(description="Re-run the baseline night N times in scratch warehouses (cache bypassed); count false alarms.")
+    def measure_the_noise_floor(
+        context: dg.OpExecutionContext, config: NoiseFloorOptions, project: EvalProject, warehouse: DuckDBResource
+    ) -> dg.Output[str]:
+        here = dataclasses.replace(
+            settings,
+            data_dir=Path(project.data_dir),
+            runs_dir=Path(project.runs_dir),
+            warehouse_path=warehouse.database,  # type: ignore[arg-type]  # parsed in __post_init__
+        )
+        try:
+            # As the CLI: by default the baseline that tonight's night would get.
+            day = dt.date.fromisoformat(config.date) if config.date else dt.datetime.now(dt.UTC).date()
+        except ValueError as exc:
+            raise dg.Failure(description=f"noise_floor_job: date {config.date!r} is not a date: {exc}") from None
+        try:
+            measured = measure_noise_floor(here, config.config, day, runs=config.runs, rerun=rerun)
+        except NoNightToRerunError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        context.log.info(measured.describe())
+        rates = {f.scorer: f"{f.false_alarms}/{f.runs}" for f in measured.floors}
+        return dg.Output(
+            str(measured.record),
+            metadata={
+                "night": dg.MetadataValue.text(f"{measured.config_name} {measured.night}"),
+                "baseline reason": dg.MetadataValue.text(measured.reason),
+                "false alarms": dg.MetadataValue.json(rates),
+                "record": dg.MetadataValue.path(str(measured.record)),
+            },
+        )
+
+    @dg.job(name=NOISE_FLOOR_JOB, description="A/A: re-run a config's baseline night against itself (cache off).")
+    def noise_floor_job() -> None:
+        measure_the_noise_floor()
+
+    return noise_floor_job

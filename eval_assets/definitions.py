@@ -1,8 +1,10 @@
-"""The one place that assembles the Definitions: assets, checks, job, schedule and resources."""
+"""The one place that assembles the Definitions (assets, checks, jobs, schedules, resources) and runs cells."""
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -22,14 +24,17 @@ from eval_assets.automation import (
     build_dashboard_sensor,
     build_eval_job,
     build_nightly_schedule,
+    build_noise_floor_job,
     build_retention_job,
     build_retention_schedule,
     build_run_failure_alert_sensor,
 )
 from eval_assets.config import check_specs_needed
 from eval_assets.errors import InvalidInputError
+from eval_assets.outcome import RunOutcome
 from eval_assets.project import config_names, declared_schedule, ignored_config_files, load_named_config
 from eval_assets.resources import EvalProject, LLMClient, WarehouseResource
+from eval_assets.running import run_cells_with
 from eval_assets.settings import Settings
 
 
@@ -89,7 +94,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     retention_job = build_retention_job()
     return dg.Definitions(
         assets=assets,
-        jobs=[job, dashboard_job, retention_job],
+        jobs=[job, dashboard_job, retention_job, build_noise_floor_job(settings, rerun_without_cache)],
         schedules=[
             build_nightly_schedule(job, nightly_config_names(settings.data_dir, names)),
             build_retention_schedule(retention_job),
@@ -110,6 +115,36 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "llm": LLMClient(),
         },
     )
+
+
+def run_cells(
+    settings: Settings,
+    configs: Sequence[str],
+    dates: Sequence[dt.date],
+    *,
+    use_cache: bool,
+    quiet: bool,
+    notify: bool = False,
+    limit: int | None = None,
+) -> list[RunOutcome]:
+    """Materialize every (date, config) cell with the definitions of ``settings`` (see
+    :func:`eval_assets.running.run_cells_with`). Here, beside the assembly, so no part of the definitions
+    has to import the assembly to run nights (the noise-floor job is given :func:`rerun_without_cache`)."""
+    return run_cells_with(
+        build_definitions(settings),
+        settings,
+        configs,
+        dates,
+        use_cache=use_cache,
+        quiet=quiet,
+        notify=notify,
+        limit=limit,
+    )
+
+
+def rerun_without_cache(scratch: Settings, config_name: str, night: dt.date) -> list[RunOutcome]:
+    """One A/A re-run: the night materialized again in ``scratch``'s warehouse, every answer asked afresh."""
+    return run_cells(scratch, [config_name], [night], use_cache=False, quiet=True)
 
 
 @dg.definitions

@@ -20,6 +20,11 @@ from eval_assets import warehouse as wh
 from eval_assets.scoring.noise import NoiseFloor, noise_floor, render_noise_floor
 from eval_assets.settings import Settings
 
+#: At most this many re-runs (CLI and job): each one pays for a whole night of calls.
+MAX_RUNS = 100
+#: How a night is re-run: ``rerun(scratch settings, config, night)`` materializes it with the cache bypassed.
+Rerun = Callable[[Settings, str, dt.date], object]
+
 
 class NoNightToRerunError(ValueError):
     """The night has no baseline: there is nothing to re-run."""
@@ -45,12 +50,13 @@ class MeasuredNoiseFloor:
 
 
 def measure_noise_floor(
-    settings: Settings, config_name: str, day: dt.date, *, runs: int, rerun: Callable[[Settings, str, dt.date], object]
+    settings: Settings, config_name: str, day: dt.date, *, runs: int, rerun: Rerun
 ) -> MeasuredNoiseFloor:
     """Re-run the baseline of ``config_name``'s night ``day`` ``runs`` times and record the deltas.
 
-    ``rerun(settings, config, night)`` materializes one night with the cache bypassed (the CLI passes
-    ``running.run_cells``; taken as an argument so this module does not import the Dagster glue).
+    ``rerun(settings, config, night)`` materializes one night with the cache bypassed (the CLI and the
+    ``noise_floor_job`` pass ``definitions.rerun_without_cache``; taken as an argument so this module does not
+    import the Dagster glue).
 
     Raises:
         NoNightToRerunError: the night has no baseline.

@@ -44,7 +44,8 @@ def instance_for_cli(settings: Settings) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(home))
 
 
-def run_cells(
+def run_cells_with(
+    defs: dg.Definitions,
     settings: Settings,
     configs: Sequence[str],
     dates: Sequence[dt.date],
@@ -59,10 +60,10 @@ def run_cells(
     ``limit`` keeps the first N examples of each dataset (a smoke run). With ``notify``, each finished cell is
     announced like the alert sensors would (and only once, whoever
     comes first), for teams that run the CLI in CI without a Dagster daemon.
-    """
-    from eval_assets.definitions import build_definitions
 
-    defs = build_definitions(settings)
+    ``defs`` are the definitions built for ``settings``: taken as an argument (``definitions.run_cells`` builds
+    them) so this module never imports the module that assembles the jobs, one of which re-runs nights.
+    """
     job = defs.resolve_job_def(EVAL_JOB)
     with instance_for_cli(settings) as instance:
         announcer = (

@@ -7,12 +7,10 @@ import datetime as dt
 from typing import Any
 
 from eval_assets.cli.options import command_parser, parse_date, positive, yesterday
+from eval_assets.noise_floor import MAX_RUNS
 from eval_assets.outcome import EXIT_OK, UsageError
 from eval_assets.reporting.sanitize import terminal_text
 from eval_assets.settings import Settings
-
-#: At most this many re-runs: each one pays for a whole night of calls.
-MAX_RUNS = 100
 
 
 def add_parser(commands: Any) -> None:
@@ -32,11 +30,8 @@ def add_parser(commands: Any) -> None:
 
 def cmd_noise_floor(args: argparse.Namespace, settings: Settings) -> int:
     """Re-run the baseline night ``--runs`` times in scratch warehouses and print the noise floor."""
+    from eval_assets.definitions import rerun_without_cache
     from eval_assets.noise_floor import NoNightToRerunError, measure_noise_floor
-    from eval_assets.running import run_cells
-
-    def rerun(scratch: Settings, config_name: str, night: dt.date) -> object:
-        return run_cells(scratch, [config_name], [night], use_cache=False, quiet=True)
 
     if args.runs > MAX_RUNS:
         raise UsageError(f"--runs is at most {MAX_RUNS} (each re-run pays for a whole night), got {args.runs}")
@@ -44,7 +39,7 @@ def cmd_noise_floor(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"no warehouse at {settings.warehouse_path}: run `eval-assets run` first")
     day = parse_date(args.date, "--date") if args.date else yesterday() + dt.timedelta(days=1)
     try:
-        measured = measure_noise_floor(settings, args.config, day, runs=args.runs, rerun=rerun)
+        measured = measure_noise_floor(settings, args.config, day, runs=args.runs, rerun=rerun_without_cache)
     except NoNightToRerunError as exc:
         raise UsageError(str(exc)) from None
     print(terminal_text(measured.describe()))

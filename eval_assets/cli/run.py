@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     for plan in [] if args.quiet else plans.values():
         for line in key_route_lines(plan.config.config.all_models()):
             print(f"{plan.config.path}: {line}", file=sys.stderr)
-    from eval_assets.running import run_cells
+    from eval_assets.definitions import run_cells
 
     if args.limit is not None and not args.quiet:
         print(f"smoke run: the first {args.limit} examples of each dataset", file=sys.stderr)

@@ -47,6 +47,7 @@ from eval_assets.reporting.page import (
 )
 from eval_assets.reporting.people import html_section as people_html
 from eval_assets.reporting.sanitize import LIST_LIMIT, cell_text
+from eval_assets.reporting.stability import stability_html
 from eval_assets.scoring.regressions import gated_regressions
 
 __all__ = ["CONTENT_SECURITY_POLICY", "OPEN_FLIPS", "html_page", "render_html"]
@@ -75,6 +76,7 @@ def render_html(report: ReportData, *, charts_html: str = "", all_examples: list
         everything = pages_section(report.example_pages) if report.example_pages else ""
     body = [
         _header(report),
+        stability_html(report.stability),  # as in Markdown: newly broken examples are what a reader sees first
         _changes(report),
         _cards(report),
         _run_details(report),

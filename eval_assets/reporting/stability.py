@@ -1,10 +1,12 @@
-"""The report's flakiness section: newly broken examples first, then flaky ones set apart, then fixed (pure)."""
+"""The report's flakiness section, in Markdown and HTML: newly broken examples first, then flaky ones set apart,
+then fixed (pure)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from eval_assets.reporting import page
 from eval_assets.reporting.markdown_text import md_text, table
 
 if TYPE_CHECKING:  # the report model is imported by light renderers: no polars at import time
@@ -83,3 +85,33 @@ def render_stability(lines: list[StabilityLine]) -> str:
         if len(chosen) > MAX_LISTED:
             parts.append(f"… and {len(chosen) - MAX_LISTED:,} more (query `flaky_examples`).")
     return "\n\n".join(parts)
+
+
+def stability_html(lines: list[StabilityLine]) -> str:
+    """The same section for the HTML report; every ledger string passes through the page's cleaner."""
+    if not lines:
+        return ""
+    parts = ['<section id="stability"><h2>Newly broken and flaky examples</h2>']
+    header = [
+        ("Example", False),
+        ("Scorer", False),
+        ("Pass probability (95% CI)", True),
+        ("Flip rate", True),
+        ("Latest (oldest first)", False),
+    ]
+    for stability in LISTED:
+        chosen = [line for line in lines if line.stability == stability]
+        if not chosen:
+            continue
+        parts.append(f"<h3>{page.esc(TITLES[stability])} ({len(chosen):,})</h3>")
+        rows = [
+            f"<tr><td>{page.code(f'{line.dataset}/{line.example_id}')}</td><td>{page.text(line.scorer)}</td>"
+            f'<td class="num">{line.pass_probability:.0%} ({line.wilson_low:.0%} to {line.wilson_high:.0%})</td>'
+            f'<td class="num">{line.flip_rate:.2f}</td>'
+            f"<td>{page.code(line.last_outcomes.replace('|', ' · '))}</td></tr>"
+            for line in chosen[:MAX_LISTED]
+        ]
+        parts.append(page.table(header, rows))
+        if len(chosen) > MAX_LISTED:
+            parts.append(f"<p>… and {len(chosen) - MAX_LISTED:,} more (query <code>flaky_examples</code>).</p>")
+    return "\n".join(parts) + "\n</section>"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from eval_assets.reporting.stability import render_stability, stability_lines
+from eval_assets.reporting.changes import FactorChange
+from eval_assets.reporting.html import render_html
+from eval_assets.reporting.stability import render_stability, stability_html, stability_lines
+from eval_assets_tests.reporting.factories import report
 
 
 def _ledger(*rows: tuple[str, str]) -> pl.DataFrame:
@@ -44,3 +47,21 @@ def test_newly_broken_examples_come_first_and_stable_ones_are_not_listed() -> No
 def test_a_night_of_stable_examples_has_no_section() -> None:
     assert render_stability(stability_lines(_ledger(("a", "stable_pass"), ("b", "stable_fail")))) == ""
     assert stability_lines(pl.DataFrame()) == []
+
+
+def test_the_html_report_lists_newly_broken_examples_first_with_inert_model_text() -> None:
+    hostile = "<script>alert(1)</script>\u202e"
+    ledger = _ledger(("a", "flaky"), (hostile, "newly_broken"), ("d", "fixed"), ("e", "stable_pass"))
+    lines = stability_lines(ledger)
+    section = stability_html(lines)
+    assert section.index("Newly broken") < section.index("Flaky") < section.index("<h3>Fixed")
+    assert "<script>" not in section and "&lt;script&gt;" in section and "\u202e" not in section
+    assert section.count("<tr><td>") == 3 and "faq/e" not in section  # stable examples are not listed
+    assert "PF · FP" in section and "50% (20% to 80%)" in section
+    changed = (FactorChange("model version", "v1", "v2"),)
+    page = render_html(report(stability=lines, changes=changed))
+    # As in Markdown: first after the header, before what changed and the run summary.
+    assert page.index("</header>") < page.index('id="stability"') < page.index('id="changes"')
+    assert page.index('id="changes"') < page.index('id="summary"')
+    assert "<script>alert" not in page
+    assert stability_html([]) == "" and 'id="stability"' not in render_html(report(changes=changed))
