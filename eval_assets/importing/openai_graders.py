@@ -9,6 +9,7 @@ a line) and each item's ``input`` field is the prompt. Templates name ``{{ item.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import typing
@@ -297,6 +298,16 @@ def _grader_prompt(
     return _GraderPrompt(text, used, reference_fields[0] if reference_fields else None)
 
 
+def _judge_grader(prompt: _GraderPrompt, grader: Grader) -> _Mapper:
+    """A mapper giving each item ``grader`` with the item's references (or why they cannot be read)."""
+
+    def grade(item: Mapping[str, Any]) -> Grader | str:
+        references = _item_references(item, prompt, grader.label)
+        return references if isinstance(references, str) else dataclasses.replace(grader, reference=references)
+
+    return grade
+
+
 def _item_references(item: Mapping[str, Any], prompt: _GraderPrompt, label: str) -> tuple[str, ...] | str | None:
     """The item's value of the prompt's reference field (None without one; a string says what is wrong)."""
     if prompt.reference_field is None:
@@ -324,23 +335,18 @@ def _label_model(
     # No answer format here: label_model sends the labels and the answer format after the rubric itself.
     rubric = rubric_text.draft(prompt.text, prompt.used, (0.0, 1.0), f"Evals API grader {name!r}")
     options = {"labels": list(labels), "passing_labels": list(passing)}
-
-    def grade(item: Mapping[str, Any]) -> Grader | str:
-        references = _item_references(item, prompt, label)
-        if isinstance(references, str):
-            return references
-        return Grader(
+    return _judge_grader(
+        prompt,
+        Grader(
             label=label,
             where=where,
             scorer="label_model",
             options=options,
-            reference=references,
             rubric=rubric,
             name_hint=name,
             note="passes when the judge picks one of passing_labels",
-        )
-
-    return grade
+        ),
+    )
 
 
 def _score_model(
@@ -362,20 +368,15 @@ def _score_model(
     rubric = rubric_text.draft(
         text + rubric_text.answer_format(low, high), used, (float(low), float(high)), f"Evals API grader {name!r}"
     )
-
-    def grade(item: Mapping[str, Any]) -> Grader | str:
-        references = _item_references(item, prompt, label)
-        if isinstance(references, str):
-            return references
-        return Grader(
+    return _judge_grader(
+        prompt,
+        Grader(
             label=label,
             where=where,
             scorer="rubric_judge",
             pass_score=pass_score,
-            reference=references,
             rubric=rubric,
             name_hint=name,
             note=f"range [{low:g}, {high:g}] normalized to 0..1",
-        )
-
-    return grade
+        ),
+    )
