@@ -10,6 +10,8 @@ anchors, such as one judge spec repeated for several scorers, stays well inside 
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any, NoReturn
@@ -32,6 +34,8 @@ MAX_EXPANDED_CHARS = 1_048_576
 MAX_FILE_BYTES = 262_144
 
 _SHOWN_PATH_PARTS = 8
+#: Parsed YAML texts kept per process (each at most :data:`MAX_FILE_BYTES`).
+_PARSED_TEXTS_KEPT = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -196,6 +200,16 @@ def load_yaml_with_lines(text: str) -> tuple[Any, dict[FieldPath, int]]:
         YamlSyntaxError: the text is not a single valid YAML document, or is too large once its aliases
             are expanded (see :data:`MAX_NODES`, :data:`MAX_DEPTH`, :data:`MAX_EXPANDED_CHARS`).
     """
+    data, lines = _parsed(text)
+    # The parse is shared between callers (a config is read by every stage of a run): each gets its own copy.
+    return copy.deepcopy(data), dict(lines)
+
+
+@functools.lru_cache(maxsize=_PARSED_TEXTS_KEPT)
+def _parsed(text: str) -> tuple[Any, dict[FieldPath, int]]:
+    # The pure-Python parser costs ~60 ms for a bundled config, and one nightly cell reads its config about
+    # ten times (the definitions, every stage's stored inputs): the same text is parsed once per process.
+    # Errors are not kept (lru_cache stores returns only), so a broken file is reported every time.
     loader: _BoundedLoader | None = None
     lines: dict[FieldPath, int] = {}
     try:

@@ -116,3 +116,18 @@ def test_booleans_follow_yaml_1_2(text: str, expected: object) -> None:
     data, _ = load_yaml_with_lines(text)
     assert data == expected
     assert yaml.safe_load("on: 1") == {True: 1}  # the global loader is untouched
+
+
+def test_a_text_parsed_again_gives_its_own_copy_and_errors_every_time() -> None:
+    # One parse per text and process is shared by every stage that reads the config: no caller may see
+    # another's edits, and a broken text is refused each time, never remembered as fine.
+    text = "scorers:\n  - scorer: contains\n    values: [a, b]\n"
+    first, first_lines = load_yaml_with_lines(text)
+    first["scorers"][0]["values"].append("edited")
+    first_lines[("edited",)] = 99
+    again, again_lines = load_yaml_with_lines(text)
+    assert again == {"scorers": [{"scorer": "contains", "values": ["a", "b"]}]}
+    assert ("edited",) not in again_lines and again_lines[("scorers", 0, "values")] == 3
+    for _ in range(2):
+        with pytest.raises(YamlSyntaxError, match="invalid YAML"):
+            load_yaml_with_lines("a: [1, 2\n")
