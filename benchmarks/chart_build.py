@@ -43,10 +43,12 @@ def history(configs: int, nights: int) -> pl.DataFrame:
             for s, scorer in enumerate(BINARY + GRADED):
                 rate = None if (d + s) % 17 == 5 else round(0.7 + wave - 0.05 * s, 4)
                 mean = rate if scorer in BINARY or rate is None else round(rate + 0.08, 4)
-                rows += [(day, config, f"{scorer}.pass_rate", None, rate, 200), (day, config, f"{scorer}.mean", None, mean, 200)]
+                rows.append((day, config, f"{scorer}.pass_rate", None, rate, 200))
+                rows.append((day, config, f"{scorer}.mean", None, mean, 200))
                 for t, tag in enumerate(TAGS):
                     value = round(0.5 + 0.1 * t + wave, 4)
-                    rows += [(day, config, f"{scorer}.pass_rate", tag, value, 50), (day, config, f"{scorer}.mean", tag, value, 50)]
+                    rows.append((day, config, f"{scorer}.pass_rate", tag, value, 50))
+                    rows.append((day, config, f"{scorer}.mean", tag, value, 50))
             rows += [
                 (day, config, "error_rate", None, 0.01, 200),
                 (day, config, "tokens_in", None, 50_000.0 + 1_000 * d, 200),
@@ -77,7 +79,9 @@ def main() -> None:
     rows = history(args.configs, args.nights)
     print(f"history: {rows.height} metrics rows ({args.configs} configs x {args.nights} nights)")
     cases: dict[str, Callable[[], object]] = {
-        "report (one config)": lambda: figures_html(trend_figures(rows, config_name="nightly-0"), plotly_src=PLOTLY_SRC),
+        "report (one config)": lambda: figures_html(
+            trend_figures(rows, config_name="nightly-0"), plotly_src=PLOTLY_SRC
+        ),
         "dashboard (all configs)": lambda: figures_html(trend_figures(rows), plotly_src=PLOTLY_SRC),
         "trend_figures only (all)": lambda: trend_figures(rows),
     }

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import plotly.io as pio
-from plotly.io.json import to_json_plotly
 import polars as pl
 import pytest
+from plotly.io.json import to_json_plotly
 
 from eval_assets.reporting.charts import trend_figures
 from eval_assets.reporting.people_chart import calibration_figure
