@@ -137,7 +137,8 @@ def panels(
     tops: list[float] = []
     for r, row in enumerate(range(count)[::-1]):
         bottom = sum(sizes[:row]) + row * spacing
-        domain = [min(1.0, max(0.0, bottom + 0.0)), min(1.0, max(0.0, bottom + sizes[-1 - r]))]
+        # Clamped to [0, 1] as make_subplots does: sums of floats can overshoot 1 by a rounding error.
+        domain = [min(1.0, max(0.0, bottom)), min(1.0, max(0.0, bottom + sizes[-1 - r]))]
         n = _suffix(r + 1)
         layout[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": [0.0, 1.0]}
         layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": domain}
