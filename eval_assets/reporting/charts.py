@@ -1,8 +1,9 @@
 """Trend charts of the warehouse ``metrics`` table, and the one shared copy of plotly.js (pure).
 
-Charts are plotly figures drawn as SVG only. WebGL traces (``Scattergl`` and friends) compile their
-shaders with ``Function``, which the reports' Content-Security-Policy forbids (no ``'unsafe-eval'``),
-so they must not be used here.
+Charts are plain plotly figure dicts (:class:`~eval_assets.reporting.chart_style.Figure`: no graph_objects
+validation, which was nearly all of their cost), drawn as SVG only. WebGL traces (``Scattergl`` and
+friends) compile their shaders with ``Function``, which the reports' Content-Security-Policy forbids
+(no ``'unsafe-eval'``), so they must not be used here.
 
 Names that reach a chart (config names, scorers, tags) are cleaned with
 :mod:`eval_assets.reporting.sanitize` and HTML-escaped: plotly interprets a subset of HTML in labels
@@ -21,14 +22,25 @@ from pathlib import Path
 from typing import Any
 
 import plotly
-import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 from plotly.offline import get_plotlyjs
-from plotly.subplots import make_subplots
 
 from eval_assets.files import write_atomically
-from eval_assets.reporting.chart_style import Style, date_axis, day, groups, label, layout, line
+from eval_assets.reporting.chart_style import (
+    Figure,
+    Style,
+    Trace,
+    date_axis,
+    day,
+    groups,
+    in_panel,
+    label,
+    layout,
+    line,
+    panels,
+    update_axes,
+)
 
 #: Columns of ``history`` (rows of the warehouse ``metrics`` table) and their types.
 HISTORY_SCHEMA: dict[str, pl.DataType] = {
@@ -50,7 +62,7 @@ _PLOTLY_CONFIG = {"responsive": True, "displaylogo": False}
 _SAME_AS_PASS_RATE = 1e-9
 
 
-def trend_figures(history: pl.DataFrame, *, config_name: str | None = None) -> list[go.Figure]:
+def trend_figures(history: pl.DataFrame, *, config_name: str | None = None) -> list[Figure]:
     """Charts of how a config's (or every config's) metrics moved over time.
 
     In order, each only when ``history`` has data for it: pass rate of each scorer; average score of
@@ -89,7 +101,7 @@ def trend_figures(history: pl.DataFrame, *, config_name: str | None = None) -> l
     return [figure for figure in figures if figure is not None]
 
 
-def figures_html(figures: Sequence[go.Figure], *, plotly_src: str | None = None) -> str:
+def figures_html(figures: Sequence[Figure], *, plotly_src: str | None = None) -> str:
     """The figures as one HTML fragment that needs no network.
 
     Every figure fills the page's width and follows it when the window is resized. Ids are numbered, so
@@ -107,6 +119,8 @@ def figures_html(figures: Sequence[go.Figure], *, plotly_src: str | None = None)
     parts = [
         pio.to_html(
             figure,
+            # The figures are built as the JSON plotly.js reads; validating them again is what was slow.
+            validate=False,
             full_html=False,
             include_plotlyjs=index == 0 and plotly_src is None,
             config=_PLOTLY_CONFIG,
@@ -161,7 +175,7 @@ def _prepare(history: pl.DataFrame, config_name: str | None) -> pl.DataFrame:
     return data.with_columns(pl.col("value").fill_nan(None)).sort("eval_date", "config_name", "metric", "tag")
 
 
-def _scorer_lines(rows: pl.DataFrame, style: Style, *, hover: str) -> list[go.Scatter]:
+def _scorer_lines(rows: pl.DataFrame, style: Style, *, hover: str) -> list[Trace]:
     return [
         line(
             group,
@@ -174,18 +188,18 @@ def _scorer_lines(rows: pl.DataFrame, style: Style, *, hover: str) -> list[go.Sc
     ]
 
 
-def _pass_rates(scored: pl.DataFrame, style: Style) -> go.Figure | None:
+def _pass_rates(scored: pl.DataFrame, style: Style) -> Figure | None:
     rows = scored.filter(pl.col("kind") == "pass_rate")
     if rows.is_empty():
         return None
-    figure = go.Figure(_scorer_lines(rows, style, hover="%{y:.1%} of %{customdata:,} examples"))
+    figure: Figure = {"data": _scorer_lines(rows, style, hover="%{y:.1%} of %{customdata:,} examples"), "layout": {}}
     layout(
         figure,
         title="Pass rate by scorer",
         subtitle="Share of scored examples each scorer accepted, per nightly run. Higher is better.",
         plot_px=280,
     )
-    figure.update_yaxes(title_text="Examples passing", tickformat=".0%", range=[0, 1.05])
+    update_axes(figure, "y", {"title": {"text": "Examples passing"}, "tickformat": ".0%", "range": [0, 1.05]})
     date_axis(figure, rows)
     return figure
 
@@ -205,11 +219,11 @@ def _graded(scored: pl.DataFrame) -> pl.DataFrame:
     return means.join(keep.filter("keep").select("config_name", "scorer"), on=["config_name", "scorer"])
 
 
-def _judge_means(scored: pl.DataFrame, style: Style) -> go.Figure | None:
+def _judge_means(scored: pl.DataFrame, style: Style) -> Figure | None:
     rows = _graded(scored)
     if rows.is_empty():
         return None
-    figure = go.Figure(_scorer_lines(rows, style, hover="%{y:.3f} over %{customdata:,} examples"))
+    figure: Figure = {"data": _scorer_lines(rows, style, hover="%{y:.3f} over %{customdata:,} examples"), "layout": {}}
     layout(
         figure,
         title="Average judge score",
@@ -219,61 +233,54 @@ def _judge_means(scored: pl.DataFrame, style: Style) -> go.Figure | None:
         ),
         plot_px=240,
     )
-    figure.update_yaxes(title_text="Average score", tickformat=".2f", range=[0, 1.05])
+    update_axes(figure, "y", {"title": {"text": "Average score"}, "tickformat": ".2f", "range": [0, 1.05]})
     date_axis(figure, rows)
     return figure
 
 
-def _tag_pass_rates(rows: pl.DataFrame, style: Style) -> go.Figure | None:
+def _tag_pass_rates(rows: pl.DataFrame, style: Style) -> Figure | None:
     """Bars per tag and scorer of each config's latest run, one panel per config (configs rarely share tags)."""
     latest = rows.group_by("config_name").agg(latest=pl.col("eval_date").max())
     rows = rows.join(latest, on="config_name").filter(pl.col("eval_date") == pl.col("latest"))
     if rows.is_empty():
         return None
     rows = rows.with_columns(label=pl.col("tag").map_elements(label, return_dtype=pl.String))
-    panels = groups(rows, "config_name")
+    configs = groups(rows, "config_name")
     sizes = [
         group.get_column("label").n_unique() * (group.get_column("scorer").n_unique() * _BAR_PX + _TAG_GAP_PX)
-        for _, group in panels
+        for _, group in configs
     ]
-    plot_px = sum(sizes) + _PANEL_GAP_PX * (len(panels) - 1)
-    figure = make_subplots(
-        rows=len(panels),
-        cols=1,
-        shared_xaxes=True,
-        row_heights=sizes,
-        vertical_spacing=_PANEL_GAP_PX / plot_px if len(panels) > 1 else 0.0,
-        subplot_titles=[f"{label(c)} — run of {day(g.item(0, 'eval_date'))}" for (c,), g in panels]
-        if style.multi
-        else None,
+    plot_px = sum(sizes) + _PANEL_GAP_PX * (len(configs) - 1)
+    figure = panels(
+        len(configs),
+        heights=sizes,
+        spacing=_PANEL_GAP_PX / plot_px if len(configs) > 1 else 0.0,
+        titles=[f"{label(c)} — run of {day(g.item(0, 'eval_date'))}" for (c,), g in configs] if style.multi else None,
     )
     in_legend: set[str] = set()
-    for row, ((_config,), group) in enumerate(panels, start=1):
+    for row, ((_config,), group) in enumerate(configs, start=1):
         for (scorer,), bars in groups(group, "scorer"):
-            figure.add_trace(
-                go.Bar(
-                    x=bars.get_column("value").to_list(),
-                    y=bars.get_column("label").to_list(),
-                    customdata=bars.get_column("n").to_list(),
-                    orientation="h",
-                    name=label(scorer),
-                    legendgroup=label(scorer),
-                    showlegend=scorer not in in_legend,
-                    marker={"color": style.scorer_colour(scorer)},
-                    texttemplate="%{x:.0%}",
-                    textposition="outside",
-                    cliponaxis=False,
-                    hovertemplate="%{y}: %{x:.1%} of %{customdata:,} examples<extra>%{fullData.name}</extra>",
-                ),
-                row=row,
-                col=1,
-            )
+            bar = {
+                "type": "bar",
+                "x": bars.get_column("value").to_list(),
+                "y": bars.get_column("label").to_list(),
+                "customdata": bars.get_column("n").to_list(),
+                "orientation": "h",
+                "name": label(scorer),
+                "legendgroup": label(scorer),
+                "showlegend": scorer not in in_legend,
+                "marker": {"color": style.scorer_colour(scorer)},
+                "texttemplate": "%{x:.0%}",
+                "textposition": "outside",
+                "cliponaxis": False,
+                "hovertemplate": "%{y}: %{x:.1%} of %{customdata:,} examples<extra>%{fullData.name}</extra>",
+            }
+            in_panel(figure, bar, row)
             in_legend.add(scorer)
         tags = sorted(group.get_column("label").unique().to_list())
-        figure.update_yaxes(
-            categoryorder="array", categoryarray=tags, autorange="reversed", automargin=True, row=row, col=1
-        )
-    days = {group.item(0, "eval_date") for _, group in panels}
+        axis = {"categoryorder": "array", "categoryarray": tags, "autorange": "reversed", "automargin": True}
+        update_axes(figure, "y", axis, row=row)
+    days = {group.item(0, "eval_date") for _, group in configs}
     when = f"run of {day(days.pop())}" if len(days) == 1 and not style.multi else "latest run of each config"
     layout(
         figure,
@@ -283,9 +290,9 @@ def _tag_pass_rates(rows: pl.DataFrame, style: Style) -> go.Figure | None:
         hovermode="closest",
         x_title=True,
     )
-    figure.update_layout(barmode="group", bargap=0.2)
-    figure.update_xaxes(tickformat=".0%", range=[0, 1.12])
-    figure.update_xaxes(title_text="Examples passing", row=len(panels), col=1)
+    figure["layout"] |= {"barmode": "group", "bargap": 0.2}
+    update_axes(figure, "x", {"tickformat": ".0%", "range": [0, 1.12]})
+    update_axes(figure, "x", {"title": {"text": "Examples passing"}}, row=len(configs))
     return figure
 
 
@@ -304,7 +311,7 @@ _PANELS = (
 )
 
 
-def _operations(overall: pl.DataFrame, style: Style) -> go.Figure | None:
+def _operations(overall: pl.DataFrame, style: Style) -> Figure | None:
     tokens = (
         overall.filter(pl.col("metric").is_in(["tokens_in", "tokens_out"]))
         .group_by("eval_date", "config_name")
@@ -317,21 +324,20 @@ def _operations(overall: pl.DataFrame, style: Style) -> go.Figure | None:
     )
     columns = ["eval_date", "config_name", "metric", "value", "n"]
     rows = pl.concat([overall.select(columns), tokens.select(columns)], how="vertical_relaxed")
-    panels = [p for p in _PANELS if not rows.filter(pl.col("metric") == p.metric).is_empty()]
-    if not panels:
+    shown = [p for p in _PANELS if not rows.filter(pl.col("metric") == p.metric).is_empty()]
+    if not shown:
         return None
-    plot_px = _OPS_PANEL_PX * len(panels) + _PANEL_GAP_PX * (len(panels) - 1)
-    figure = make_subplots(
-        rows=len(panels),
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=_PANEL_GAP_PX / plot_px if len(panels) > 1 else 0.0,
-        subplot_titles=[p.title for p in panels],
+    plot_px = _OPS_PANEL_PX * len(shown) + _PANEL_GAP_PX * (len(shown) - 1)
+    figure = panels(
+        len(shown),
+        spacing=_PANEL_GAP_PX / plot_px if len(shown) > 1 else 0.0,
+        titles=[p.title for p in shown],
     )
     in_legend: set[str] = set()
-    for row, panel in enumerate(panels, start=1):
+    for row, panel in enumerate(shown, start=1):
         for (config,), group in groups(rows.filter(pl.col("metric") == panel.metric), "config_name"):
-            figure.add_trace(
+            in_panel(
+                figure,
                 line(
                     group,
                     name=label(config),
@@ -342,16 +348,15 @@ def _operations(overall: pl.DataFrame, style: Style) -> go.Figure | None:
                     # One legend entry per config (a single config needs none); the panels share it.
                     showlegend=style.multi and config not in in_legend,
                 ),
-                row=row,
-                col=1,
+                row,
             )
             in_legend.add(config)
-        figure.update_yaxes(rangemode="tozero", row=row, col=1, **panel.axis)
+        update_axes(figure, "y", {"rangemode": "tozero", **panel.axis}, row=row)
     layout(
         figure,
         title="Operations",
         subtitle="What each nightly run consumed. Lower is better.",
         plot_px=plot_px,
     )
-    date_axis(figure, rows.filter(pl.col("metric").is_in([p.metric for p in panels])))
+    date_axis(figure, rows.filter(pl.col("metric").is_in([p.metric for p in shown])))
     return figure

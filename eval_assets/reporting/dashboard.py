@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 
+from eval_assets.reporting.chart_style import Figure
 from eval_assets.reporting.charts import figures_html, trend_figures
 from eval_assets.reporting.folder import RunsFolder
 from eval_assets.reporting.format import format_cost, format_value
@@ -24,7 +24,7 @@ def render_dashboard(
     latest_runs: pl.DataFrame,
     generated_at: str,
     plotly_src: str | None = None,
-    extra_figures: Sequence[go.Figure] = (),
+    extra_figures: Sequence[Figure] = (),
 ) -> str:
     """One standalone HTML page across configs: the latest run of each, then their trends.
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import polars as pl
 
-from eval_assets.reporting.chart_style import Style, date_axis, groups, label, layout, line
+from eval_assets.reporting.chart_style import Figure, Style, Trace, date_axis, groups, label, layout, line, update_axes
 
 
-def calibration_figure(history: pl.DataFrame) -> go.Figure | None:
+def calibration_figure(history: pl.DataFrame) -> Figure | None:
     """Kappa of each judge against people per night (``calibration_history`` rows); None without any pair.
 
     With several configs (the dashboard) each line names its config too.
@@ -23,7 +22,7 @@ def calibration_figure(history: pl.DataFrame) -> go.Figure | None:
     keys = sorted(set(rows.select("config_name", "scorer", "judge_model").rows()))
     names = {key: " / ".join(key if several else key[1:]) for key in keys}
     style = Style(configs=sorted({k[0] for k in keys}), scorers=sorted(names.values()))
-    traces = []
+    traces: list[Trace] = []
     for key, group in groups(rows, "config_name", "scorer", "judge_model"):
         name = names[key]
         # label(): plotly reads HTML in names, and config, scorer and model names are untrusted text.
@@ -36,13 +35,13 @@ def calibration_figure(history: pl.DataFrame) -> go.Figure | None:
                 hover="κ %{y:.2f} on %{customdata:,} pairs",
             )
         )
-    figure = go.Figure(traces)
+    figure: Figure = {"data": traces, "layout": {}}
     layout(
         figure,
         title="Judges against people",
         subtitle="Weighted Cohen's kappa of each judge with people's decisions, per night. 1 is full agreement.",
         plot_px=240,
     )
-    figure.update_yaxes(title_text="κ", range=[-1.05, 1.05])
+    update_axes(figure, "y", {"title": {"text": "κ"}, "range": [-1.05, 1.05]})
     date_axis(figure, rows)
     return figure

@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 
 from eval_assets.files import write_atomically
+from eval_assets.reporting.chart_style import Figure
 from eval_assets.reporting.charts import figures_html, plotly_bundle_name, trend_figures, write_plotly_bundle
 from eval_assets.reporting.folder import ASSETS_DIR, EXAMPLES_DIR, TO_RUNS_ROOT, Links, RunFolder, examples_page_name
 from eval_assets.reporting.html import render_html
@@ -51,7 +51,7 @@ def publish_report(
     links: Links,
     inline_limit: int = INLINE_EXAMPLES,
     page_size: int = PAGE_SIZE,
-    extra_figures: Sequence[go.Figure] = (),
+    extra_figures: Sequence[Figure] = (),
 ) -> Published:
     """Write everything a run's report consists of.
 

@@ -7,11 +7,11 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-import plotly.graph_objects as go
 import polars as pl
 import pytest
 from plotly.offline import get_plotlyjs
 
+from eval_assets.reporting.chart_style import Figure
 from eval_assets.reporting.charts import HISTORY_SCHEMA, figures_html, trend_figures
 from eval_assets.reporting.dashboard import render_dashboard
 from eval_assets.reporting.html import CONTENT_SECURITY_POLICY
@@ -57,12 +57,12 @@ def trend_history(
     return pl.DataFrame(rows, schema=HISTORY_SCHEMA, orient="row")
 
 
-def _titles(figures: list[go.Figure]) -> list[str]:
-    return [re.sub(r"<[^>]+>", "", figure.layout.title.text) for figure in figures]
+def _titles(figures: list[Figure]) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", figure["layout"]["title"]["text"]) for figure in figures]
 
 
-def _names(figure: go.Figure) -> list[str]:
-    return [trace.name for trace in figure.data]
+def _names(figure: Figure) -> list[str]:
+    return [trace["name"] for trace in figure["data"]]
 
 
 def test_two_configs_over_two_weeks_give_four_figures_with_a_line_per_config_and_scorer() -> None:
@@ -75,27 +75,29 @@ def test_two_configs_over_two_weeks_give_four_figures_with_a_line_per_config_and
         "nightly-qa · contains",
         "nightly-qa · helpfulness",
     ]
-    assert all(len(trace.x) == 14 for trace in rates.data)
+    assert all(len(trace["x"]) == 14 for trace in rates["data"])
     # contains and numeric_match are pass/fail: their means would repeat the pass-rate chart.
     assert _names(means) == ["nightly-qa · helpfulness"]
     # One panel per config (configs seldom share tags), bars coloured by scorer as in the lines above.
-    assert [a.text for a in tags.layout.annotations] == [
+    assert [a["text"] for a in tags["layout"]["annotations"]] == [
         "nightly-math — run of Mar 14, 2025",
         "nightly-qa — run of Mar 14, 2025",
     ]
-    assert [(trace.name, trace.yaxis) for trace in tags.data] == [
+    assert [(trace["name"], trace["yaxis"]) for trace in tags["data"]] == [
         ("numeric_match", "y"),
         ("contains", "y2"),
         ("helpfulness", "y2"),
     ]
-    assert [trace.marker.color for trace in tags.data] == [
-        next(line.line.color for line in rates.data if line.name.endswith(trace.name)) for trace in tags.data
+    assert [trace["marker"]["color"] for trace in tags["data"]] == [
+        next(line["line"]["color"] for line in rates["data"] if line["name"].endswith(trace["name"]))
+        for trace in tags["data"]
     ]
-    assert sorted({y for trace in tags.data for y in trace.y}) == ["algebra", "arithmetic", "geography", "history"]
+    tag_names = sorted({y for trace in tags["data"] for y in trace["y"]})
+    assert tag_names == ["algebra", "arithmetic", "geography", "history"]
     # Three panels (tokens, cost, latency), one line per config in each, one legend entry per config.
-    assert len(ops.data) == 6
-    assert [trace.name for trace in ops.data if trace.showlegend] == ["nightly-math", "nightly-qa"]
-    assert [a.text for a in ops.layout.annotations] == [
+    assert len(ops["data"]) == 6
+    assert [trace["name"] for trace in ops["data"] if trace.get("showlegend")] == ["nightly-math", "nightly-qa"]
+    assert [a["text"] for a in ops["layout"]["annotations"]] == [
         "Tokens used (input + output)",
         "Cost per run (USD)",
         "Latency, 95th percentile (ms)",
@@ -107,24 +109,24 @@ def test_one_config_is_charted_alone_with_scorer_names() -> None:
 
     assert _names(figures[0]) == ["contains", "helpfulness"]
     assert _names(figures[2]) == ["contains", "helpfulness"]
-    assert not figures[2].layout.annotations, "no panel title for a single config"
-    assert {trace.name for trace in figures[3].data} == {"nightly-qa"}
-    assert not any(trace.showlegend for trace in figures[3].data), "a one-entry legend is noise"
+    assert not figures[2]["layout"].get("annotations"), "no panel title for a single config"
+    assert {trace["name"] for trace in figures[3]["data"]} == {"nightly-qa"}
+    assert not any(trace.get("showlegend") for trace in figures[3]["data"]), "a one-entry legend is noise"
 
 
 def test_tokens_are_input_plus_output() -> None:
     ops = trend_figures(trend_history(days=2), config_name="nightly-qa")[-1]
 
-    tokens = next(trace for trace in ops.data if trace.yaxis == "y")
-    assert tokens.y == (70_000.0, 71_000.0)
+    tokens = next(trace for trace in ops["data"] if trace["yaxis"] == "y")
+    assert tokens["y"] == [70_000.0, 71_000.0]
 
 
 def test_null_value_leaves_a_gap_in_the_line() -> None:
     rates = trend_figures(trend_history(), config_name="nightly-qa")[0]
 
-    contains = next(trace for trace in rates.data if trace.name == "contains")
-    assert contains.y[5] is None and contains.y[4] is not None
-    assert contains.connectgaps is False
+    contains = next(trace for trace in rates["data"] if trace["name"] == "contains")
+    assert contains["y"][5] is None and contains["y"][4] is not None
+    assert contains["connectgaps"] is False
 
 
 @pytest.mark.parametrize(
@@ -149,10 +151,10 @@ def test_a_single_run_shows_markers_on_a_one_day_axis() -> None:
 
     assert len(figures) == 4
     for figure in figures:
-        for trace in figure.data:
+        for trace in figure["data"]:
             # A line needs two points; a lone run is only visible as a marker.
-            assert trace.type == "bar" or "markers" in trace.mode
-    start, end = figures[0].layout.xaxis.range
+            assert trace["type"] == "bar" or "markers" in trace["mode"]
+    start, end = figures[0]["layout"]["xaxis"]["range"]
     assert (start, end) == ("2025-02-28T12:00:00", "2025-03-01T12:00:00")
     assert _titles(figures)[2] == "Pass rate by tag — latest run of each config"
     assert _titles(trend_figures(trend_history(days=1), config_name="nightly-qa"))[2] == (
@@ -176,9 +178,9 @@ def test_mean_without_pass_rate_is_still_charted() -> None:
 
 def test_charts_are_svg_only() -> None:
     # WebGL traces need 'unsafe-eval' (regl compiles shaders with Function), which the CSP forbids.
-    traces = [trace for figure in trend_figures(trend_history()) for trace in figure.data]
+    traces = [trace for figure in trend_figures(trend_history()) for trace in figure["data"]]
 
-    assert {trace.type for trace in traces} == {"scatter", "bar"}
+    assert {trace["type"] for trace in traces} == {"scatter", "bar"}
 
 
 def test_names_reach_plotly_escaped_and_cleaned() -> None:
@@ -189,8 +191,8 @@ def test_names_reach_plotly_escaped_and_cleaned() -> None:
 
     _, tags, ops = trend_figures(history)
     escaped = '&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;\\u202e'
-    assert list(tags.data[0].y) == [escaped]
-    assert ops.data[0].name == escaped
+    assert list(tags["data"][0]["y"]) == [escaped]
+    assert ops["data"][0]["name"] == escaped
 
 
 def test_figures_html_inlines_plotly_once_and_loads_nothing() -> None:

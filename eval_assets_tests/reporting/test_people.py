@@ -63,10 +63,11 @@ def test_sections_list_the_tasks_and_each_judges_agreement_escaped() -> None:
 def test_the_kappa_chart_draws_one_line_per_judge_and_names_configs_on_the_dashboard() -> None:
     figure = calibration_figure(history(["nightly"]))
     assert figure is not None
-    (trace,) = figure.data
-    assert list(trace.y) == [0.1, 0.2, 0.30000000000000004] and "<img" not in trace.name
+    (trace,) = figure["data"]
+    assert list(trace["y"]) == [0.1, 0.2, 0.30000000000000004] and "<img" not in trace["name"]
     assert calibration_figure(history(["nightly"]).with_columns(kappa=None)) is None  # nobody decided yet
     several = calibration_figure(history(["nightly", "candidate"]))
-    assert several is not None and sorted(t.name.split(" / ")[0] for t in several.data) == ["candidate", "nightly"]
+    assert several is not None
+    assert sorted(t["name"].split(" / ")[0] for t in several["data"]) == ["candidate", "nightly"]
     page = render_dashboard(pl.DataFrame(), latest_runs=pl.DataFrame(), generated_at="now", extra_figures=[several])
     assert "Judges against people" in page
