@@ -72,12 +72,14 @@ def cell_tables(config: str, examples: int, run_id: str) -> dict[str, object]:
     ]
     response_rows = [
         {**ex, "example_id": f"e{i}", "model_id": "m", "request_hash": f"r{i}", "output_text": f"answer {i} " * 20,
-         "attempts": 1, "cached": False, "created_at": dt.datetime(2026, 1, 1), "total_latency_ms": 10.0}
+         "attempts": 1, "cached": False, "created_at": dt.datetime(2026, 1, 1), "total_latency_ms": 10.0,
+         "reproducibility_json": None}
         for i in range(examples)
     ]  # fmt: skip
     score_rows = [
         {**ex, "example_id": f"e{i}", "scorer": "contains", "scorer_kind": "contains", "scorer_version": "1",
-         "scorer_args_json": "{}", "score": 1.0, "passed": True, "tags": ["t"]}
+         "scorer_args_json": "{}", "score": 1.0, "passed": True, "tags": ["t"],
+         "reproducibility_json": None}
         for i in range(examples)
     ]  # fmt: skip
     return {
