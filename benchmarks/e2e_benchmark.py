@@ -19,7 +19,8 @@ machine unless ``--enforce-targets`` is given):
   a raw aiohttp loop making the same calls in a fresh process, in the same invocation (interleaved)
   [CLI <= 1.5x raw]; the replay span (first request -> last response) as % of ideal [>= 90%]; process
   start -> first request [<= 3 s]; last response -> exit [<= 2 s]; peak RSS; report.html size.
-* ``cached``: the same command again on the same data directory: every answer from the cache [< 3 s].
+* ``cached`` (part of ``headline``): the same command again on the same data directory, every answer from the
+  cache [< 3 s].
 * ``small``: a fresh data directory with 10 examples [< 5 s].
 * ``big``: 100,000 examples (5 ms latency so the replay is short; memory does not depend on latency):
   peak RSS [<= 300 MB] and report.html size [<= 2 MB].
