@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from eval_assets.warehouse.columns import Column
+from eval_assets.warehouse.columns import STR_LIST, Column
 from eval_assets.warehouse.schema import TABLES
 
 
@@ -40,9 +40,12 @@ def frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     uniform = len(first_of_keys) == 1
     present = set(next(iter(first_of_keys))) if uniform else set()
     data = {
-        col.name: list(map(itemgetter(col.name), rows))
-        if col.name in present
-        else [row.get(col.name, col.default) for row in rows]
+        col.name: _series(
+            col,
+            list(map(itemgetter(col.name), rows))
+            if col.name in present
+            else [row.get(col.name, col.default) for row in rows],
+        )
         for col in columns
     }
     try:
@@ -56,6 +59,21 @@ def frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
             bad.append(int(built.get_column(col.name).is_null().arg_true()[0]))
     _raise_first(table, sorted(bad), rows, columns)
     return built
+
+
+def _series(col: Column, values: list[Any]) -> pl.Series | list[Any]:
+    """A list-of-strings column built through Arrow (~50x faster than polars from Python lists); else as is.
+
+    Only lists of ``str`` (or None) take that way, so whatever else a row holds meets polars' own checks.
+    """
+    if col.dtype != STR_LIST or not all(
+        value is None or (type(value) is list and all(type(item) is str for item in value)) for value in values
+    ):
+        return values
+    # Loaded by every stage anyway: DuckDB reads polars frames through it (see connection.py).
+    import pyarrow as pa  # type: ignore[import-untyped]  # no type information shipped
+
+    return pl.Series(col.name, pa.array(values, type=pa.list_(pa.string())))
 
 
 def _raise_first(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
+import polars as pl
 import pytest
 
 from eval_assets import warehouse as wh
@@ -99,3 +101,22 @@ def test_a_value_of_the_wrong_type_after_a_bad_row_names_the_bad_row() -> None:
     rows[2] = {**rows[2], "value": "not a number"}
     with pytest.raises(wh.RowError, match=r"^metrics row 0: column\(s\) n may not be null$"):
         wh.frame("metrics", rows)
+
+
+def _outcome(build: Callable[[], list[object]]) -> object:
+    try:
+        return build()
+    except Exception as exc:  # the outcome compared is the exception's type and message
+        return type(exc), str(exc)
+
+
+@pytest.mark.parametrize("tags", [[], ["a", "é"], ("a",), [1], ["a", None], "ab"], ids=repr)
+def test_a_list_column_holds_what_polars_makes_of_the_values(tags: object) -> None:
+    # Lists of strings go through Arrow (fast); anything else (a tuple, a number, a null item, a string)
+    # must still get polars' own conversion or error, exactly as when polars built every column.
+    samples = {"eval_date": dt.date(2026, 11, 7), "scored_at": dt.datetime(2026, 11, 7), "score": 1.0}
+    row = {col.name: samples.get(col.name, "x") for col in wh.TABLES["scores"] if col.required}
+    row |= {"passed": True, "judges_disagree": None, "judge_spread": None}
+    rows = [{**row, "tags": ["ok"]}, {**row, "tags": tags}]
+    expected = _outcome(lambda: pl.Series("tags", [["ok"], tags], dtype=pl.List(pl.String)).to_list())
+    assert _outcome(lambda: wh.frame("scores", rows).get_column("tags").to_list()) == expected
