@@ -142,7 +142,7 @@ def load_dataset(path: Path) -> Dataset:
             continue
         if not line_text.strip():
             continue
-        example = _parse_line(line_text, path=path, line=number, problems=problems)
+        example = _parse_line(line_text, path=path, dataset=path.stem, line=number, problems=problems)
         if example is None:
             continue
         if example.id in first_line_of_id:
@@ -164,12 +164,12 @@ def load_dataset(path: Path) -> Dataset:
     return Dataset(name=path.stem, path=path, content_hash=file_hash(raw), examples=tuple(examples))
 
 
-def _parse_line(text: str, *, path: Path, line: int, problems: list[InputProblem]) -> Example | None:
+def _parse_line(text: str, *, path: Path, dataset: str, line: int, problems: list[InputProblem]) -> Example | None:
     def problem(field_name: str | None, message: str) -> None:
         problems.append(InputProblem(path, line, field_name, message))
 
     try:
-        record = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        record = _loads(text)
     except json.JSONDecodeError as exc:
         problem(None, f"not valid JSON: {exc.msg} at column {exc.colno}")
         return None
@@ -212,7 +212,7 @@ def _parse_line(text: str, *, path: Path, line: int, problems: list[InputProblem
     if len(problems) > count_before or prompt is None:
         return None
     return Example(
-        dataset=path.stem,
+        dataset=dataset,
         id=str(example_id),
         input=prompt,
         references=references,
@@ -227,6 +227,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _loads(text: str) -> Any:
+    """``json.loads(text, parse_constant=..., object_pairs_hook=...)`` with its decoder built once, not per line."""
+    if text.startswith("\ufeff"):  # what json.loads checks before decoding
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _DECODER.decode(text)
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # json keeps the last of two equal keys without a word ({"input": "a", "input": "b"}).
     record = dict(pairs)
@@ -235,6 +242,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
         raise ValueError(f"duplicate key {duplicate!r}")
     return record
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
 
 
 def _unencodable(record: dict[str, Any]) -> tuple[str, str] | None:

@@ -57,7 +57,11 @@ def code_sha() -> str:
         return UNKNOWN_SHA
 
 
+#: What ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)`` builds
+#: on every call, built once: hashes are cache keys, computed for every call of a night.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def stable_hash(value: Any, *, length: int = 32) -> str:
     """Hash of a JSON-serializable value that does not depend on key order."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:length]
+    return hashlib.sha256(_CANONICAL.encode(value).encode()).hexdigest()[:length]

@@ -46,16 +46,27 @@ def plan_from_stored(data_dir: Path, config_name: str, rows: Sequence[Mapping[st
             f"the config {loaded.path} changed since eval_examples stored this partition's examples "
             f"(config hash {', '.join(sorted(stored_hashes)) or 'none'} then, {loaded.content_hash} now)"
         )
-    examples = tuple(example_from_row(row) for row in sorted(rows, key=_config_order(loaded.config.datasets)))
+    refs = loaded.config.datasets
+    names = [ref.name for ref in refs]  # a property deriving it from the path: once per dataset, not per row
+    position = {name: index for index, name in enumerate(names)}
+    unlisted = len(position)
+    ordered = sorted(rows, key=lambda row: (position.get(row["dataset"], unlisted), int(row["line"])))
+    examples = tuple(map(example_from_row, ordered))
+    content_hash: dict[str, str] = {}  # each dataset's hash as its first stored row has it
+    for row in rows:
+        content_hash.setdefault(row["dataset"], str(row["dataset_hash"]))
+    by_dataset: dict[str, list[Example]] = {}
+    for example in examples:
+        by_dataset.setdefault(example.dataset, []).append(example)
     datasets = {
-        ref.name: Dataset(
-            name=ref.name,
+        name: Dataset(
+            name=name,
             path=data_dir / ref.path,
-            content_hash=next(str(r["dataset_hash"]) for r in rows if r["dataset"] == ref.name),
-            examples=tuple(e for e in examples if e.dataset == ref.name),
+            content_hash=content_hash[name],
+            examples=tuple(by_dataset.get(name, ())),
         )
-        for ref in loaded.config.datasets
-        if any(r["dataset"] == ref.name for r in rows)
+        for ref, name in zip(refs, names, strict=True)
+        if name in content_hash
     }
     return EvalPlan(config=loaded, datasets=datasets, examples=examples, rubrics=rubrics)
 
@@ -73,9 +84,3 @@ def example_from_row(row: Mapping[str, Any]) -> Example:
         line=int(row["line"]),
         metadata=json.loads(row["metadata_json"]) if row["metadata_json"] else {},
     )
-
-
-def _config_order(refs: Sequence[Any]) -> Any:
-    """Sort key giving the first stage's order: datasets as the config lists them, then file lines."""
-    position = {ref.name: index for index, ref in enumerate(refs)}
-    return lambda row: (position.get(row["dataset"], len(position)), int(row["line"]))

@@ -101,3 +101,19 @@ def test_byte_order_mark_is_not_part_of_line_one(tmp_path: Path) -> None:
     path = tmp_path / "set.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD[0]).encode() + b"\r\n" + json.dumps(GOOD[1]).encode() + b"\r\n")
     assert [e.id for e in load_dataset(path).examples] == ["a", "b"]
+
+
+def test_a_byte_order_mark_inside_the_file_is_reported_as_json_reports_it(tmp_path: Path) -> None:
+    # Only the file's first BOM is dropped; one starting a later line (files concatenated) is an error on
+    # that line, worded as json.loads words it (the decoder is built once, so the check is ours).
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(GOOD[0]) + "\n\ufeff" + json.dumps(GOOD[1]) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=r"set\.jsonl:2: not valid JSON: Unexpected UTF-8 BOM") as error:
+        load_dataset(path)
+    assert "line 1" not in str(error.value)
+
+
+def test_many_lines_keep_their_order_numbers_and_dataset(tmp_path: Path) -> None:
+    path = write_lines(tmp_path, [json.dumps({"id": f"x{i}", "input": f"q {i}", "tags": ["t"]}) for i in range(300)])
+    dataset = load_dataset(path)
+    assert [(e.id, e.line, e.dataset) for e in dataset.examples] == [(f"x{i}", i + 1, path.stem) for i in range(300)]

@@ -119,6 +119,22 @@ def build_report(
     )
 
 
+#: An example's fields in outputs.json taken from its responses row: document key -> column.
+_RESPONSE_FIELDS = {
+    "output": "output_text",
+    "model_version": "model_version",
+    "finish_reason": "finish_reason",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "cost_usd": "cost_usd",
+    "latency_ms": "latency_ms",
+    "cached": "cached",
+    "error_type": "error_type",
+    "error_message": "error_message",
+    "request_hash": "request_hash",
+}
+
+
 def outputs_document(
     summary: RunSummary, examples: pl.DataFrame, responses: pl.DataFrame, scores: pl.DataFrame
 ) -> dict[str, Any]:
@@ -128,6 +144,10 @@ def outputs_document(
     as in the dataset, never a JSON string of it.
     """
     by_key: dict[str, dict[str, Any]] = {}
+    # Only the columns the document shows: turning a row into a dict costs per column, and rows carry many.
+    examples = examples.select("dataset", "example_id", "line", "input_json", "reference", "tags")
+    responses = responses.select("dataset", "example_id", *_RESPONSE_FIELDS.values())
+    scores = scores.select("dataset", "example_id", "scorer", "score", "passed", "detail")
     for row in examples.iter_rows(named=True):
         by_key[f"{row['dataset']}/{row['example_id']}"] = {
             "dataset": row["dataset"],
@@ -140,21 +160,7 @@ def outputs_document(
         }
     for row in responses.iter_rows(named=True):
         entry = by_key.setdefault(f"{row['dataset']}/{row['example_id']}", {"scores": {}})
-        entry.update(
-            {
-                "output": row["output_text"],
-                "model_version": row["model_version"],
-                "finish_reason": row["finish_reason"],
-                "input_tokens": row["input_tokens"],
-                "output_tokens": row["output_tokens"],
-                "cost_usd": row["cost_usd"],
-                "latency_ms": row["latency_ms"],
-                "cached": row["cached"],
-                "error_type": row["error_type"],
-                "error_message": row["error_message"],
-                "request_hash": row["request_hash"],
-            }
-        )
+        entry.update({key: row[column] for key, column in _RESPONSE_FIELDS.items()})
     for row in scores.iter_rows(named=True):
         entry = by_key.setdefault(f"{row['dataset']}/{row['example_id']}", {"scores": {}})
         entry["scores"][row["scorer"]] = {

@@ -224,6 +224,8 @@ def _judge_vs_deterministic(
     night: NightInputs, policy: ReviewPolicy, reviewable: Mapping[TaskKey, ScoredExample]
 ) -> list[_Candidate]:
     pairs = _pairs(policy, night.rules.values())
+    if not pairs:  # no deterministic scorer to hold a judge against: nothing to group
+        return []
     by_example: dict[tuple[str, str], dict[str, ScoredExample]] = {}
     for score in reviewable.values():
         by_example.setdefault((score.dataset, score.example_id), {})[score.scorer] = score

@@ -6,6 +6,7 @@ what to compare and explain the outcome, so it can be tested and reused on its o
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -43,6 +44,8 @@ def _keeps_number_together(text: str, index: int) -> bool:
 
 def fold_text(text: str) -> str:
     """:func:`normalize_text` without dropping articles: for comparisons where "A" is an answer."""
+    if text.isascii():
+        return _fold_ascii(text)
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     folded = "".join(
         char
@@ -57,6 +60,25 @@ def fold_text(text: str) -> str:
         for index, char in enumerate(folded)
     )
     return " ".join(spaced.split())
+
+
+#: ASCII's categories P and S: exactly ``string.punctuation``.
+_ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+
+
+def _fold_ascii(text: str) -> str:
+    """:func:`fold_text` of ASCII text, the same result without a Python step per character.
+
+    On ASCII, NFKC changes nothing, casefolding is lowercasing, no character is of category Cf and the
+    apostrophes are ``'`` and `````.
+    """
+    folded = text.lower().replace("'", "").replace("`", "")
+
+    def space(match: re.Match[str]) -> str:
+        char = match.group()
+        return char if char in ".,-" and _keeps_number_together(folded, match.start()) else " "
+
+    return " ".join(_ASCII_PUNCTUATION.sub(space, folded).split())
 
 
 def normalize_text(text: str) -> str:

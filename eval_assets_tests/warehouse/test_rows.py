@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
+import polars as pl
 import pytest
 
 from eval_assets import warehouse as wh
@@ -46,3 +48,75 @@ def test_a_required_column_left_out_is_an_error(missing: str) -> None:
 def test_an_unknown_table_is_a_key_error() -> None:
     with pytest.raises(KeyError):
         wh.frame("metric", [ROW])
+
+
+def rows_of(count: int) -> list[dict[str, object]]:
+    return [{**ROW, "metric": f"m{i}", "n": i} for i in range(count)]
+
+
+def test_a_null_in_a_non_nullable_column_names_the_first_such_row_and_every_null_column() -> None:
+    rows = rows_of(6)
+    rows[4] = {**rows[4], "git_sha": None, "n": None}
+    rows[5] = {**rows[5], "run_id": None}
+    with pytest.raises(wh.RowError, match=r"^metrics row 4: column\(s\) git_sha, n may not be null$"):
+        wh.frame("metrics", rows)
+
+
+def test_the_first_bad_row_is_named_whatever_its_problem() -> None:
+    # Row 2's null comes before row 3's misspelt key: the error is row 2's, as a row-by-row check says.
+    rows = rows_of(5)
+    rows[2] = {**rows[2], "value": 0.1, "n": None}
+    rows[3] = {k: v for k, v in rows[3].items() if k != "value"} | {"valeu": 0.5}
+    with pytest.raises(wh.RowError, match=r"^metrics row 2: column\(s\) n may not be null$"):
+        wh.frame("metrics", rows)
+    rows[2] = rows_of(3)[2]
+    with pytest.raises(wh.RowError, match=r"^metrics row 3: unknown column\(s\) 'valeu' \(did you mean 'value'\?\)$"):
+        wh.frame("metrics", rows)
+
+
+def test_a_row_whose_keys_differ_from_the_others_is_checked_on_its_own() -> None:
+    rows = rows_of(5)
+    rows[3] = {k: v for k, v in rows[3].items() if k != "run_id"}
+    with pytest.raises(wh.RowError, match=r"^metrics row 3: missing required column\(s\) run_id$"):
+        wh.frame("metrics", rows)
+    rows[3] = {**rows_of(5)[3], "baseline_value": 0.2}  # an optional column only this row gives: fine
+    frame = wh.frame("metrics", rows)
+    assert frame.get_column("baseline_value").to_list() == [None, None, None, 0.2, None]
+    assert frame.get_column("n").to_list() == [0, 1, 2, 3, 4]
+
+
+def test_a_left_out_column_takes_its_default_and_key_order_does_not_matter() -> None:
+    samples = {"eval_date": dt.date(2026, 11, 7), "scored_at": dt.datetime(2026, 11, 7), "score": 1.0, "tags": []}
+    row = {col.name: samples.get(col.name, "x") for col in wh.TABLES["scores"] if col.required}
+    row |= {"passed": True, "judges_disagree": None, "judge_spread": None}
+    reordered = dict(reversed(list(row.items())))
+    frame = wh.frame("scores", [row, reordered])
+    assert frame.get_column("repeat_index").to_list() == [0, 0]  # left out: the only sample of its example
+    assert frame.row(0) == frame.row(1)
+
+
+def test_a_value_of_the_wrong_type_after_a_bad_row_names_the_bad_row() -> None:
+    rows = rows_of(3)
+    rows[0] = {**rows[0], "n": None}
+    rows[2] = {**rows[2], "value": "not a number"}
+    with pytest.raises(wh.RowError, match=r"^metrics row 0: column\(s\) n may not be null$"):
+        wh.frame("metrics", rows)
+
+
+def _outcome(build: Callable[[], list[object]]) -> object:
+    try:
+        return build()
+    except Exception as exc:  # the outcome compared is the exception's type and message
+        return type(exc), str(exc)
+
+
+@pytest.mark.parametrize("tags", [[], ["a", "é"], ("a",), [1], ["a", None], "ab"], ids=repr)
+def test_a_list_column_holds_what_polars_makes_of_the_values(tags: object) -> None:
+    # Lists of strings go through Arrow (fast); anything else (a tuple, a number, a null item, a string)
+    # must still get polars' own conversion or error, exactly as when polars built every column.
+    samples = {"eval_date": dt.date(2026, 11, 7), "scored_at": dt.datetime(2026, 11, 7), "score": 1.0}
+    row = {col.name: samples.get(col.name, "x") for col in wh.TABLES["scores"] if col.required}
+    row |= {"passed": True, "judges_disagree": None, "judge_spread": None}
+    rows = [{**row, "tags": ["ok"]}, {**row, "tags": tags}]
+    expected = _outcome(lambda: pl.Series("tags", [["ok"], tags], dtype=pl.List(pl.String)).to_list())
+    assert _outcome(lambda: wh.frame("scores", rows).get_column("tags").to_list()) == expected
