@@ -1,5 +1,5 @@
 """``python -m eval_assets.cli``: the same as the ``eval-assets`` command."""
 
-from eval_assets.cli.main import main
+from eval_assets.cli.console import console_main
 
-raise SystemExit(main())
+console_main()
