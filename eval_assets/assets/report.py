@@ -73,6 +73,7 @@ def run_summary(
         cost_calls=costs.calls if costs else None,
         unpriced_models=costs.unpriced_models if costs else (),
         reproducibility=stored_reproducibility(responses) if responses is not None else {},
+        n_calls=(responses.height or None) if responses is not None else None,  # 0 rows: the detail was pruned
     )
 
 

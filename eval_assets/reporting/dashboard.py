@@ -33,7 +33,8 @@ def render_dashboard(
         latest_runs: One row per config with ``eval_date``, ``config_name``, ``model_id``,
             ``model_version``, ``n_examples``, ``n_errors``, ``cost_usd`` and optionally
             ``gates_failed`` (the number of failed quality gates), ``priced_calls`` and ``cost_calls``
-            (answered calls with a price, and in all: a cost with unpriced calls says so).
+            (answered calls with a price, and in all: a cost with unpriced calls says so), and ``calls`` (model
+            calls, repeats included: the errors' share is of calls).
         generated_at: When the page was made, shown as is.
         plotly_src: Relative URL of the shared plotly.js (see :func:`~eval_assets.reporting.charts.figures_html`);
             None inlines it.
@@ -111,7 +112,8 @@ def _runs_table(runs: pl.DataFrame) -> str:
     for row in runs.iter_rows(named=True):
         failed = _gates_failed(row) if with_gates else None
         n_examples, n_errors = int(row["n_examples"]), int(row["n_errors"])
-        errors = f"{n_errors:,}" + (f" ({n_errors / n_examples:.1%})" if n_examples else "")
+        calls = int(row.get("calls") or n_examples)  # with repeats, more calls than examples
+        errors = f"{n_errors:,}" + (f" ({n_errors / calls:.1%})" if calls else "")
         version = row["model_version"]
         stale = ' <span class="stale">not run on the newest date</span>' if row["eval_date"] != newest else ""
         cells = [

@@ -172,7 +172,7 @@ def _baseline(report: ReportData) -> str | None:
 
 def _cards(report: ReportData) -> str:
     s, gates = report.summary, report.gates
-    rate = s.n_errors / s.n_examples if s.n_examples else None
+    rate = s.error_rate
     # The amount on the card, what qualifies it (partial, no price for ...) under it.
     cost = s.cost
     amount = format_value("cost_usd", cost.usd) if cost.state != "unknown" else "unknown"

@@ -139,7 +139,7 @@ def _summary(report: ReportData) -> str:
     s = report.summary
     baseline = report.baseline_label or s.baseline_date
     version = code_span(s.model_version) if s.model_version else "not reported"
-    error_rate = f" ({s.n_errors / s.n_examples * 100:.1f}%)" if s.n_examples else ""
+    error_rate = f" ({s.error_rate * 100:.1f}%)" if s.error_rate is not None else ""
     lines = [
         "## Run summary",
         "",

@@ -54,13 +54,24 @@ class RunSummary:
     prompt_hashes: dict[str, str]  # rubric name -> content hash
     baseline_date: str | None  # ISO date of the partition compared against, None for the first run
     n_examples: int
-    n_errors: int
+    n_errors: int  # model calls that failed
     cost_usd: float | None  # sum of the known prices (None: no call has a price)
     simulated: bool  # the model under test is the built-in offline simulator
     priced_calls: int | None = None  # answered calls with a known price (None: not recorded)
     cost_calls: int | None = None  # answered calls, model under test and judges
     unpriced_models: tuple[str, ...] = ()  # models whose answers had no price
     reproducibility: dict[str, str] = field(default_factory=dict)  # reproducibility input -> content hash
+    n_calls: int | None = None  # model calls, repeats included (None: not known, e.g. the night's detail pruned)
+
+    @property
+    def error_rate(self) -> float | None:
+        """Failed calls over calls, as the ``error_rate`` metric counts them (None: no call).
+
+        With repeats an example is called several times, so dividing by examples could pass 100%; without the
+        calls known (a pruned night) there is one call per example, as without repeats.
+        """
+        calls = self.n_calls if self.n_calls is not None else self.n_examples
+        return self.n_errors / calls if calls else None
 
     @property
     def cost(self) -> Cost:

@@ -163,17 +163,20 @@ def metric_history(
 
 
 def latest_run_summaries(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The latest run of each config with its failed blocking gates and how much of its cost is priced."""
+    """The latest run of each config with its failed blocking gates, how much of its cost is priced, and its
+    model calls (``calls``, the ``error_rate`` metric's n: with repeats, more than its examples)."""
     return sql_frame(
         conn,
         """
         SELECT r.eval_date, r.config_name, r.model_id, r.model_version, r.n_examples, r.n_errors, r.cost_usd,
                (SELECT count(*) FROM gate_results g WHERE g.eval_date = r.eval_date AND g.config_name = r.config_name
                   AND NOT g.passed AND g.severity = 'error') AS gates_failed,
-               m.value AS priced_calls, m.n AS cost_calls
+               m.value AS priced_calls, m.n AS cost_calls, e.n AS calls
         FROM latest_runs r
         LEFT JOIN metrics m ON m.eval_date = r.eval_date AND m.config_name = r.config_name
           AND m.metric = 'priced_calls' AND m.tag IS NULL
+        LEFT JOIN metrics e ON e.eval_date = r.eval_date AND e.config_name = r.config_name
+          AND e.metric = 'error_rate' AND e.tag IS NULL
         ORDER BY r.config_name
         """,
     )

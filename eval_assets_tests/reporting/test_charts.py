@@ -290,3 +290,11 @@ def test_dashboard_escapes_names_and_keeps_links_relative() -> None:
     hrefs = page.attribute_values("href")
     assert all(href.count("/") == 2 and ":" not in href for href in hrefs), hrefs
     assert hostile in page.all_text
+
+
+def test_the_dashboard_gives_errors_as_a_share_of_calls_when_repeats_call_each_example_again() -> None:
+    # 200 examples called 3 times each: 300 failed calls are half of the calls, not 150% of the examples.
+    runs = latest_runs(calls=[600, None]).with_columns(pl.Series("n_errors", [300, 6]))
+    latest = _latest_section(render_dashboard(trend_history(), latest_runs=runs, generated_at="now"))
+    assert "300 (50.0%)" in latest
+    assert "6 (5.0%)" in latest  # calls unknown (older rows): one per example

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from eval_assets.reporting.html import render_html
 from eval_assets.reporting.markdown import (
     escape_inline,
     fenced,
@@ -285,3 +286,19 @@ def test_any_text_keeps_tables_and_html_intact(text: str) -> None:
 def test_example_line_anchor_is_dataset_slash_id() -> None:
     # Pinned because the Markdown link, the HTML ids and outputs.json keys all rely on it.
     assert ExampleLine("qa", "7", "s", None, None, "", None, [], "").anchor == "qa/7"
+
+
+@pytest.mark.parametrize(
+    ("n_errors", "n_calls", "rate", "shown"),
+    [
+        (300, 600, 0.5, "300 (50.0%)"),  # 200 examples, 3 repeats each: half the calls failed, not 150%
+        (6, None, 0.03, "6 (3.0%)"),  # calls not known (a pruned night): one per example
+    ],
+)
+def test_the_error_rate_is_of_calls_when_repeats_make_more_calls_than_examples(
+    n_errors: int, n_calls: int | None, rate: float, shown: str
+) -> None:
+    summary = f.summary(n_examples=200, n_errors=n_errors, n_calls=n_calls)
+    assert summary.error_rate == pytest.approx(rate)
+    assert f"- **Errors:** {shown}" in render_markdown(f.report(summary=summary))
+    assert format_value("error_rate", rate) in render_html(f.report(summary=summary))
