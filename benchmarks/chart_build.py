@@ -16,48 +16,30 @@ not a timed test: nothing fails on a slow machine.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import math
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import polars as pl
 
-from eval_assets.reporting.charts import HISTORY_SCHEMA, figures_html, trend_figures
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run as a script: make eval_assets and the chart tests' history importable
+    sys.path.insert(0, str(REPO_ROOT))
 
-START = dt.date(2026, 10, 1)
+from eval_assets.reporting.charts import figures_html, trend_figures  # noqa: E402  (after the path fix above)
+from eval_assets_tests.reporting.test_charts import trend_history  # noqa: E402
+
 BINARY, GRADED = ("contains", "exact_match"), ("faithfulness",)
 TAGS = ("billing", "account", "shipping", "refunds")
 PLOTLY_SRC = "../../_assets/plotly.min.js"
 
 
 def history(configs: int, nights: int) -> pl.DataFrame:
-    """Synthetic ``metrics`` rows: smooth values, a missing value now and then."""
-    rows: list[tuple[dt.date, str, str, str | None, float | None, int]] = []
-    for c in range(configs):
-        config = f"nightly-{c}"
-        for d in range(nights):
-            day = START + dt.timedelta(days=d)
-            wave = 0.1 * math.sin(d / 3 + c)
-            for s, scorer in enumerate(BINARY + GRADED):
-                rate = None if (d + s) % 17 == 5 else round(0.7 + wave - 0.05 * s, 4)
-                mean = rate if scorer in BINARY or rate is None else round(rate + 0.08, 4)
-                rows.append((day, config, f"{scorer}.pass_rate", None, rate, 200))
-                rows.append((day, config, f"{scorer}.mean", None, mean, 200))
-                for t, tag in enumerate(TAGS):
-                    value = round(0.5 + 0.1 * t + wave, 4)
-                    rows.append((day, config, f"{scorer}.pass_rate", tag, value, 50))
-                    rows.append((day, config, f"{scorer}.mean", tag, value, 50))
-            rows += [
-                (day, config, "error_rate", None, 0.01, 200),
-                (day, config, "tokens_in", None, 50_000.0 + 1_000 * d, 200),
-                (day, config, "tokens_out", None, 20_000.0 + 500 * c, 200),
-                (day, config, "cost_usd", None, 0.25 + 0.01 * d, 200),
-                (day, config, "latency_p50_ms", None, 600.0, 200),
-                (day, config, "latency_p95_ms", None, 1_500.0 + 100 * wave, 200),
-            ]
-    return pl.DataFrame(rows, schema=HISTORY_SCHEMA, orient="row")
+    """Synthetic ``metrics`` rows, made as the chart tests make theirs (one night without a contains score)."""
+    scorers = (list(BINARY), list(GRADED), list(TAGS))
+    return trend_history(nights, configs={f"nightly-{c}": scorers for c in range(configs)})
 
 
 def timed(work: Callable[[], object], repeats: int) -> tuple[float, float, float]:
