@@ -13,7 +13,7 @@ from eval_assets.reporting.chart_style import Figure
 from eval_assets.reporting.charts import figures_html, trend_figures
 from eval_assets.reporting.folder import RunsFolder
 from eval_assets.reporting.format import format_cost, format_value
-from eval_assets.reporting.model import Cost
+from eval_assets.reporting.model import Cost, error_share
 from eval_assets.reporting.page import html_page
 from eval_assets.reporting.sanitize import cell_text
 
@@ -112,8 +112,8 @@ def _runs_table(runs: pl.DataFrame) -> str:
     for row in runs.iter_rows(named=True):
         failed = _gates_failed(row) if with_gates else None
         n_examples, n_errors = int(row["n_examples"]), int(row["n_errors"])
-        calls = int(row.get("calls") or n_examples)  # with repeats, more calls than examples
-        errors = f"{n_errors:,}" + (f" ({n_errors / calls:.1%})" if calls else "")
+        share = error_share(n_errors, calls=row.get("calls"), examples=n_examples)
+        errors = f"{n_errors:,}" + (f" ({share:.1%})" if share is not None else "")
         version = row["model_version"]
         stale = ' <span class="stale">not run on the newest date</span>' if row["eval_date"] != newest else ""
         cells = [

@@ -38,6 +38,16 @@ class Cost:
         return "known"
 
 
+def error_share(errors: int, *, calls: int | None, examples: int) -> float | None:
+    """Failed calls over calls, as the ``error_rate`` metric counts them (None: no call).
+
+    With repeats an example is called several times, so dividing by examples could pass 100%; without the
+    calls known (a pruned night, older rows) there is one call per example, as without repeats.
+    """
+    total = calls if calls else examples
+    return errors / total if total else None
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """Identity and lineage of the run."""
@@ -65,13 +75,8 @@ class RunSummary:
 
     @property
     def error_rate(self) -> float | None:
-        """Failed calls over calls, as the ``error_rate`` metric counts them (None: no call).
-
-        With repeats an example is called several times, so dividing by examples could pass 100%; without the
-        calls known (a pruned night) there is one call per example, as without repeats.
-        """
-        calls = self.n_calls if self.n_calls is not None else self.n_examples
-        return self.n_errors / calls if calls else None
+        """Failed calls over calls (see :func:`error_share`)."""
+        return error_share(self.n_errors, calls=self.n_calls, examples=self.n_examples)
 
     @property
     def cost(self) -> Cost:
