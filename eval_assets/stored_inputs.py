@@ -10,7 +10,8 @@ under (same content hash), or scores would follow other scorers and thresholds t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,37 @@ class StoredInputsChangedError(ValueError):
     """The config on disk is not the one the cell's examples were stored under."""
 
 
-def plan_from_stored(data_dir: Path, config_name: str, rows: Sequence[Mapping[str, Any]]) -> EvalPlan:
-    """The cell's plan: config and rubrics read and checked now, examples rebuilt from the stored ``rows``.
+@dataclass(frozen=True)
+class StoredExamples:
+    """A cell's ``examples`` rows decoded once: what every later stage's plan is rebuilt from."""
+
+    config_hashes: frozenset[str]
+    examples: tuple[Example, ...]  # in the rows' order
+    dataset_hashes: dict[str, str]  # each dataset's hash as its first stored row has it
+    git_sha: str | None  # the data's commit the first stage saw (every row names the same)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> StoredExamples:
+        """Decode the rows as ``eval_examples`` stored them."""
+        rows = list(rows)
+        dataset_hashes: dict[str, str] = {}
+        for row in rows:
+            dataset_hashes.setdefault(row["dataset"], str(row["dataset_hash"]))
+        return cls(
+            config_hashes=frozenset(str(row["config_hash"]) for row in rows),
+            examples=tuple(map(example_from_row, rows)),
+            dataset_hashes=dataset_hashes,
+            git_sha=str(rows[0]["git_sha"]) if rows else None,
+        )
+
+
+def plan_from_stored(data_dir: Path, config_name: str, stored: StoredExamples) -> EvalPlan:
+    """The cell's plan: config and rubrics read and checked now, examples rebuilt from the ``stored`` rows.
 
     Args:
         data_dir: The data directory.
         config_name: The cell's config.
-        rows: The cell's ``examples`` rows, as ``eval_examples`` stored them.
+        stored: The cell's ``examples`` rows, as ``eval_examples`` stored them, decoded.
 
     Raises:
         InvalidInputError: the config or a rubric file is invalid (file, line and field named).
@@ -40,21 +65,16 @@ def plan_from_stored(data_dir: Path, config_name: str, rows: Sequence[Mapping[st
     rubrics = load_rubrics(data_dir, loaded, problems)
     if problems:
         raise InvalidInputError(problems)
-    stored_hashes = {str(row["config_hash"]) for row in rows}
-    if stored_hashes != {loaded.content_hash}:
+    if stored.config_hashes != {loaded.content_hash}:
         raise StoredInputsChangedError(
             f"the config {loaded.path} changed since eval_examples stored this partition's examples "
-            f"(config hash {', '.join(sorted(stored_hashes)) or 'none'} then, {loaded.content_hash} now)"
+            f"(config hash {', '.join(sorted(stored.config_hashes)) or 'none'} then, {loaded.content_hash} now)"
         )
     refs = loaded.config.datasets
     names = [ref.name for ref in refs]  # a property deriving it from the path: once per dataset, not per row
     position = {name: index for index, name in enumerate(names)}
     unlisted = len(position)
-    ordered = sorted(rows, key=lambda row: (position.get(row["dataset"], unlisted), int(row["line"])))
-    examples = tuple(map(example_from_row, ordered))
-    content_hash: dict[str, str] = {}  # each dataset's hash as its first stored row has it
-    for row in rows:
-        content_hash.setdefault(row["dataset"], str(row["dataset_hash"]))
+    examples = tuple(sorted(stored.examples, key=lambda e: (position.get(e.dataset, unlisted), e.line)))
     by_dataset: dict[str, list[Example]] = {}
     for example in examples:
         by_dataset.setdefault(example.dataset, []).append(example)
@@ -62,11 +82,11 @@ def plan_from_stored(data_dir: Path, config_name: str, rows: Sequence[Mapping[st
         name: Dataset(
             name=name,
             path=data_dir / ref.path,
-            content_hash=content_hash[name],
+            content_hash=stored.dataset_hashes[name],
             examples=tuple(by_dataset.get(name, ())),
         )
         for ref, name in zip(refs, names, strict=True)
-        if name in content_hash
+        if name in stored.dataset_hashes
     }
     return EvalPlan(config=loaded, datasets=datasets, examples=examples, rubrics=rubrics)
 

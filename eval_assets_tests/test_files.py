@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import json
 import os
 import re
 import stat
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from eval_assets import files
 from eval_assets.files import write_atomically
 
 #: Each writer process publishes documents that say who wrote them and how long they are, so a reader can
@@ -98,3 +102,22 @@ def test_published_files_follow_the_umask_like_open_does(tmp_path: Path) -> None
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o644
     assert (tmp_path / "report.html").read_bytes() == b"<!DOCTYPE html>"
+
+
+def test_json_document_reads_back_as_the_standard_librarys_encoding_did() -> None:
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    moment = dt.datetime(2026, 11, 7, 1, 2, 3, 123000, tzinfo=dt.UTC)
+    document = {
+        "date": dt.date(2026, 11, 7),
+        "at": moment,
+        "point": Point(1),
+        "nested": [{"text": "naïve – “quoted” \n", "n": 3, "share": 0.1, "none": None, "ok": True}],
+        "tuple": (1, "two"),
+    }
+    assert json.loads(files.json_document(document)) == json.loads(json.dumps(document, default=str))
+    assert json.loads(files.json_document({1: "a", None: "b"})) == {"1": "a", "null": "b"}
+    assert json.loads(files.json_document({"nan": float("nan"), "inf": float("inf")})) == {"nan": None, "inf": None}
+    assert files.json_document({"a": [1]}).decode().splitlines() == ["{", '  "a": [', "    1", "  ]", "}"]

@@ -23,7 +23,7 @@ from eval_assets.lineage import code_sha
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject
 from eval_assets.scoring.registry import scorer_versions
-from eval_assets.stored_inputs import StoredInputsChangedError, plan_from_stored
+from eval_assets.stored_inputs import StoredExamples, StoredInputsChangedError, plan_from_stored
 
 GROUP = "evaluation"
 
@@ -111,9 +111,9 @@ def stage_inputs(
     eval_date, config_name = partition_cell(context)
     with open_warehouse(resource) as conn:
         require_upstream(conn, after, eval_date, config_name, upstream)
-        rows = warehouse.read_partition(conn, "examples", eval_date, config_name).to_dicts()
+        stored = _stored_examples(conn, resource.database, eval_date, config_name)
     try:
-        plan = plan_from_stored(Path(project.data_dir), config_name, rows)
+        plan = plan_from_stored(Path(project.data_dir), config_name, stored)
     except InvalidInputError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     except StoredInputsChangedError as exc:
@@ -122,8 +122,28 @@ def stage_inputs(
             allow_retries=False,
         ) from exc
     # The data's commit is the one the first stage saw: every row of a night names the same inputs.
-    keys = lineage(context, plan, eval_date, str(rows[0]["git_sha"]))
+    keys = lineage(context, plan, eval_date, str(stored.git_sha))
     return StageInputs(eval_date, config_name, plan, keys)
+
+
+#: The last cell whose examples this process decoded, under the cell's stamp when it was read: the later stages
+#: of one in-process run share one decode (~0.1 s per stage at 5,000 examples) instead of one each.
+_DECODED: dict[tuple[str, dt.date, str], tuple[tuple[int, str, str], StoredExamples]] = {}
+
+
+def _stored_examples(
+    conn: duckdb.DuckDBPyConnection, database: str, eval_date: dt.date, config_name: str
+) -> StoredExamples:
+    """The cell's stored examples, decoded again only when another write of the cell changed its stamp."""
+    cell = (database, eval_date, config_name)
+    stamp = warehouse.partition_stamp(conn, "examples", eval_date, config_name)
+    kept = _DECODED.get(cell)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    stored = StoredExamples.from_rows(warehouse.read_partition(conn, "examples", eval_date, config_name).to_dicts())
+    _DECODED.clear()  # one cell at a time: a process running many cells must not keep them all
+    _DECODED[cell] = (stamp, stored)
+    return stored
 
 
 #: Databases whose schema this process has already ensured (a check costs ~10 ms per connection).

@@ -8,7 +8,6 @@ file that is not there yet.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from eval_assets.files import write_atomically
+from eval_assets.files import json_document, write_atomically
 from eval_assets.reporting.chart_style import Figure
 from eval_assets.reporting.charts import figures_html, plotly_bundle_name, trend_figures, write_plotly_bundle
 from eval_assets.reporting.folder import ASSETS_DIR, EXAMPLES_DIR, TO_RUNS_ROOT, Links, RunFolder, examples_page_name
@@ -68,7 +67,7 @@ def publish_report(
     """
     run_id = report.summary.run_id
     # One encoding, two files: this execution's raw outputs are kept, the latest also under a fixed name.
-    encoded = json.dumps(outputs, indent=1, default=str).encode("utf-8")
+    encoded = json_document(outputs)
     write_atomically(folder.run_outputs(run_id), encoded)
     write_atomically(folder.outputs_json, encoded)
 

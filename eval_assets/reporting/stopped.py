@@ -9,13 +9,12 @@ with the answers received so far. The next complete run of the cell replaces the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval_assets.files import write_atomically
+from eval_assets.files import json_document, write_atomically
 from eval_assets.reporting.folder import RunFolder
 from eval_assets.reporting.markdown_text import code_span, fenced, md_text, table as md_table
 from eval_assets.reporting.page import html_page, pre, table as html_table, text
@@ -129,7 +128,7 @@ def stopped_outputs_document(night: StoppedNight) -> dict[str, Any]:
 
 def publish_stopped_report(folder: RunFolder, night: StoppedNight) -> dict[str, Path]:
     """Write the stopped night's files, outputs first (the reports name them), each atomically."""
-    encoded = json.dumps(stopped_outputs_document(night), indent=1, default=str).encode("utf-8")
+    encoded = json_document(stopped_outputs_document(night))
     write_atomically(folder.run_outputs(night.run_id), encoded)
     write_atomically(folder.outputs_json, encoded)
     write_atomically(folder.report_md, render_stopped_markdown(night))

@@ -45,7 +45,7 @@ from eval_assets.warehouse.calibration import (
     previous_judge_versions,
     review_task_counts,
 )
-from eval_assets.warehouse.cells import count_partition, read_partition, replace_partition
+from eval_assets.warehouse.cells import count_partition, partition_stamp, read_partition, replace_partition
 from eval_assets.warehouse.columns import LINEAGE_KEYS, RUN_KEYS, Column
 from eval_assets.warehouse.connection import attach_sql, connect, in_transaction, is_write_conflict, scalar, sql_frame
 from eval_assets.warehouse.copy import CopiedTable, CopyError, copy_warehouse
@@ -186,6 +186,7 @@ __all__ = [
     "open_for_decisions",
     "overall_metrics",
     "parse_location",
+    "partition_stamp",
     "plan_retention",
     "previous_judge_versions",
     "previous_run_date",

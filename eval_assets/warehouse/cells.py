@@ -97,6 +97,25 @@ def read_partition(conn: duckdb.DuckDBPyConnection, table: str, eval_date: dt.da
     )
 
 
+def partition_stamp(
+    conn: duckdb.DuckDBPyConnection, table: str, eval_date: dt.date, config_name: str
+) -> tuple[int, str, str]:
+    """Rows in one cell of a table and the first and last run that wrote them.
+
+    Every write of a cell replaces all its rows under the writing run's id, so the stamp changes whenever
+    another run rewrites the cell: a process may keep what it decoded from the cell while the stamp holds.
+    """
+    if table not in PARTITIONED_TABLES:
+        raise ValueError(f"{table} is not a partitioned table")
+    found = conn.execute(
+        f"SELECT count(*), coalesce(min(run_id), ''), coalesce(max(run_id), '') FROM {table} "
+        "WHERE eval_date = ? AND config_name = ?",
+        [eval_date, config_name],
+    ).fetchone()
+    assert found is not None  # an aggregate always returns one row
+    return int(found[0]), str(found[1]), str(found[2])
+
+
 def count_partition(conn: duckdb.DuckDBPyConnection, table: str, eval_date: dt.date, config_name: str) -> int:
     """Rows in one cell of a table."""
     return int(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -13,6 +15,7 @@ from eval_assets import datasets as datasets_module
 from eval_assets.assets.partitions import cell_key
 from eval_assets.definitions import build_definitions
 from eval_assets.settings import Settings
+from eval_assets.stored_inputs import StoredExamples
 from eval_assets_tests.helpers import edit_config, limit_datasets
 
 pytestmark = pytest.mark.slow
@@ -83,3 +86,40 @@ def test_a_config_changed_mid_night_is_named_as_the_config(settings: Settings) -
 def test_a_later_stage_before_its_upstream_says_which_to_run(settings: Settings) -> None:
     result = materialize(settings, [dg.AssetKey("model_responses")])
     assert not result.success and "materialize eval_examples first" in failure_text(result)
+
+
+def test_the_later_stages_of_one_run_decode_the_stored_examples_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decodes: list[int] = []
+    real = StoredExamples.from_rows.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[StoredExamples], rows: Any) -> StoredExamples:
+        stored = real(cls, rows)
+        decodes.append(len(stored.examples))
+        return stored
+
+    monkeypatch.setattr(StoredExamples, "from_rows", classmethod(counting))
+    assert materialize(settings, [dg.AssetKey("eval_examples"), *LATER]).success
+    assert decodes == [8]  # four later stages, one decode
+
+
+def test_examples_rewritten_by_another_run_between_stages_are_decoded_again(settings: Settings) -> None:
+    def faq_hashes(table: str) -> set[str]:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            rows = conn.execute(f"SELECT DISTINCT dataset_hash FROM {table} WHERE dataset = 'faq'").fetchall()
+        return {row[0] for row in rows}
+
+    assert materialize(settings).success  # this process now holds the first night's decoded examples
+    first_night = faq_hashes("responses")
+    # Same number of examples, other content: only the run that wrote them tells the two apart.
+    faq = settings.data_dir / "datasets" / "faq.jsonl"
+    lines = faq.read_text().splitlines()
+    edited = json.loads(lines[0])
+    edited["input"] = "Edited: what does the Plus plan cost?"
+    faq.write_text("\n".join([json.dumps(edited), *lines[1:]]) + "\n")
+    assert materialize(settings, [dg.AssetKey("eval_examples")]).success
+    assert materialize(settings, LATER).success
+    stored = faq_hashes("examples")
+    assert stored != first_night
+    assert faq_hashes("responses") == faq_hashes("scores") == stored

@@ -163,3 +163,15 @@ def test_rewriting_examples_invalidates_every_other_partitioned_table() -> None:
     # A new table must be wired into DERIVED_FROM_HERE, or a failed rerun could leave it stale.
     assert wh.downstream_of("examples") == set(wh.PARTITIONED_TABLES) - {"examples"}
     assert wh.downstream_of("gate_results") == set()
+
+
+def test_a_cells_stamp_changes_when_another_run_rewrites_it(conn: duckdb.DuckDBPyConnection) -> None:
+    assert wh.partition_stamp(conn, "metrics", DAY, "nightly") == (0, "", "")
+    wh.replace_partition(conn, DAY, "nightly", {"metrics": wh.frame("metrics", [metric_row("a", 1.0)])})
+    first = wh.partition_stamp(conn, "metrics", DAY, "nightly")
+    assert first == (1, "r1", "r1")
+    rewritten = {**metric_row("a", 2.0), "run_id": "r2"}  # same count, another run
+    wh.replace_partition(conn, DAY, "nightly", {"metrics": wh.frame("metrics", [rewritten])})
+    assert wh.partition_stamp(conn, "metrics", DAY, "nightly") == (1, "r2", "r2")
+    with pytest.raises(ValueError, match="not a partitioned table"):
+        wh.partition_stamp(conn, "cache", DAY, "nightly")
