@@ -114,7 +114,7 @@ def test_json_document_reads_back_as_the_standard_librarys_encoding_did() -> Non
         "date": dt.date(2026, 11, 7),
         "at": moment,
         "point": Point(1),
-        "nested": [{"text": "naïve – “quoted” \n", "n": 3, "share": 0.1, "none": None, "ok": True}],
+        "nested": [{"text": "na\u00efve \u2013 \u201cquoted\u201d \n", "n": 3, "share": 0.1, "none": None, "ok": True}],
         "tuple": (1, "two"),
     }
     assert json.loads(files.json_document(document)) == json.loads(json.dumps(document, default=str))
