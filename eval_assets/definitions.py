@@ -33,7 +33,7 @@ from eval_assets.config import check_specs_needed
 from eval_assets.errors import InvalidInputError
 from eval_assets.outcome import RunOutcome
 from eval_assets.project import config_names, declared_schedule, ignored_config_files, load_named_config
-from eval_assets.resources import EvalProject, LLMClient, WarehouseResource
+from eval_assets.resources import CellLeases, EvalProject, LLMClient, WarehouseResource
 from eval_assets.running import run_cells_with
 from eval_assets.settings import Settings
 
@@ -113,6 +113,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
             "llm": LLMClient(),
+            "cell_leases": CellLeases(),
         },
     )
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
+from eval_assets.leases import cell_lease
 from eval_assets.lineage import git_sha
 from eval_assets.llm.calls import Provider
 from eval_assets.project import EvalPlan, load_plan
@@ -48,6 +50,43 @@ class EvalProject(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic
     def links(self) -> Links:
         """What people can open: absolute URLs when configured, else local paths."""
         return Links(report_base_url=self.report_base_url, dagster_url=self.dagster_url)
+
+
+class CellLeases(dg.ConfigurableResource):  # type: ignore[type-arg]  # generic only for typing Dagster internals
+    """The cell leases a run's stages hold, kept until the execution ends (stages only, never sensors)."""
+
+    wait_s: float | None = Field(
+        default=None, description="Longest wait for another run of the same cell (none: as long as it runs)."
+    )
+    #: The cell leases this execution holds, released when it ends (see :meth:`hold`).
+    _leases: contextlib.ExitStack | None = PrivateAttr(default=None)
+    _held: set[Path] = PrivateAttr(default_factory=set)
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CellLeases]:
+        """Scope the leases to the execution: the whole run in-process, one step under multiprocess."""
+        with contextlib.ExitStack() as leases:
+            self._leases, self._held = leases, set()
+            try:
+                yield self
+            finally:
+                self._leases = None
+
+    def hold(self, lease: Path, *, run_id: str, cell: str, log: Callable[[str], None]) -> AbstractContextManager[None]:
+        """Take the cell's lease (:mod:`eval_assets.leases`) and keep it until this execution ends.
+
+        A second run of the cell used to wait only in the stages that call models, then rewrite the cell's
+        responses while the first run was still computing its metrics and report from them: the first run
+        failed with "no rows in runs" (seen with two ``eval-assets run`` of one cell at once). Held from the
+        first stage to the end of the run, the lease makes the second run wait for the whole night, then
+        replay it from the cache. Outside an execution (a stage called directly) it is the ``with`` block's.
+        """
+        if self._leases is None:
+            return cell_lease(lease, run_id=run_id, cell=cell, wait_s=self.wait_s, log=log)
+        if lease not in self._held:
+            self._leases.enter_context(cell_lease(lease, run_id=run_id, cell=cell, wait_s=self.wait_s, log=log))
+            self._held.add(lease)
+        return contextlib.nullcontext()
 
 
 class ExampleOptions(dg.Config):

@@ -101,14 +101,14 @@ def tick(
     defs: dg.Definitions, instance: dg.DagsterInstance, name: str, cursor: str | None
 ) -> tuple[str | None, list[dg.RunRequest]]:
     sensor = defs.resolve_sensor_def(name)
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(  # a context manager: a stage's resource (the cell leases) is scoped
         instance=instance,
         cursor=cursor,
         definitions=defs,
         resources=defs.resources,  # type: ignore[arg-type]
-    )
-    result = sensor.evaluate_tick(context)
-    return result.cursor or context.cursor, list(result.run_requests or [])
+    ) as context:
+        result = sensor.evaluate_tick(context)
+        return result.cursor or context.cursor, list(result.run_requests or [])
 
 
 def test_one_message_per_failing_check_per_partition(

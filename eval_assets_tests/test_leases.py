@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from eval_assets.leases import CellBusyError, cell_lease, read_holder
@@ -105,3 +106,21 @@ def test_issue8_16_the_same_cell_run_twice_at_once_pays_once(
         assert "local 2026-11-07 is being run by run " in texts[1] and "waiting for it" in texts[1]
         warehouse = eval_env / "warehouse.duckdb"
         assert query(warehouse, "SELECT count(*), count(output_text) FROM responses") == [(40, 40)]
+
+
+def test_a_runs_cell_lease_is_kept_from_its_first_stage_until_the_execution_ends(tmp_path: Path) -> None:
+    from eval_assets.leases import CellBusyError, cell_lease
+    from eval_assets.resources import CellLeases
+
+    lease = tmp_path / "cell.lock"
+    with dg.build_resources({"cell_leases": CellLeases()}) as resources:
+        leases = resources.cell_leases
+        with leases.hold(lease, run_id="r1", cell="nightly 2026-11-07", log=lambda _: None):
+            pass
+        # The stage's block is over, the execution is not: another run of the cell cannot take the lease.
+        with pytest.raises(CellBusyError), cell_lease(lease, run_id="r2", cell="nightly 2026-11-07", wait_s=0):
+            pass
+        with leases.hold(lease, run_id="r1", cell="nightly 2026-11-07", log=lambda _: None):
+            pass  # a later stage of the same run holds it already: no wait
+    with cell_lease(lease, run_id="r2", cell="nightly 2026-11-07", wait_s=0):
+        pass  # released when the execution ended

@@ -134,12 +134,12 @@ def sensor_ticks(settings: Settings) -> list[str]:
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         for name in ALERT_SENSORS:
             sensor = defs.resolve_sensor_def(name)
-            context = dg.build_sensor_context(
+            with dg.build_sensor_context(  # a context manager: a stage's resource (the cell leases) is scoped
                 instance=instance,
                 definitions=defs,
                 resources=defs.resources,
-            )
-            result = sensor.evaluate_tick(context)
+            ) as context:
+                result = sensor.evaluate_tick(context)
             messages.append(str(result.skip_message))
         assert tick(defs, instance, "dashboard_refresh_sensor", None)[1]  # the finished runs ask for a refresh
     return messages

@@ -232,14 +232,14 @@ def assert_nowhere(values: Iterable[str], *, warehouse: Path, folders: Iterable[
 
 
 def tick(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, cursor: str | None) -> str | None:
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(  # a context manager: a stage's resource (the cell leases) is scoped
         instance=instance,
         cursor=cursor,
         definitions=defs,
         resources=defs.resources,  # type: ignore[arg-type]
-    )
-    defs.resolve_sensor_def(name).evaluate_tick(context)
-    return context.cursor
+    ) as context:
+        defs.resolve_sensor_def(name).evaluate_tick(context)
+        return context.cursor
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,14 +20,15 @@ from eval_assets.assets.partitions import WAREHOUSE_POOL, partition_cell
 from eval_assets.assets.stops import reporting_stops
 from eval_assets.config import ModelSpec
 from eval_assets.errors import InvalidInputError
-from eval_assets.leases import cell_lease
 from eval_assets.lineage import code_sha
 from eval_assets.project import EvalPlan
-from eval_assets.resources import EvalProject
+from eval_assets.resources import CellLeases, EvalProject
 from eval_assets.scoring.registry import scorer_versions
 from eval_assets.stored_inputs import StoredExamples, StoredInputsChangedError, plan_from_stored
 
 GROUP = "evaluation"
+#: The resource every stage holds its cell's lease through (:class:`~eval_assets.resources.CellLeases`).
+CELL_LEASES = "cell_leases"
 
 
 def code_version(*, scorers: bool = False) -> str:
@@ -66,7 +69,7 @@ def stage_asset(
         kinds=set(kinds),
         pool=WAREHOUSE_POOL,
         code_version=version or code_version(),
-    )(reporting_stops(compute, blocking_checks=blocking))
+    )(reporting_stops(holding_the_cell(compute), blocking_checks=blocking))
 
 
 def float_metadata(value: float) -> dg.FloatMetadataValue:
@@ -183,15 +186,30 @@ def require_upstream(
         )
 
 
-@contextmanager
-def holding_cell(context: dg.AssetExecutionContext, project: EvalProject) -> Iterator[None]:
-    """Hold the cell's lease (:mod:`eval_assets.leases`): a second run of the cell waits, then pays nothing."""
-    eval_date, config_name = partition_cell(context)
-    folder = project.run_folder(eval_date, config_name)
-    with cell_lease(
-        folder.lease, run_id=context.run.run_id, cell=f"{config_name} {eval_date}", log=context.log.warning
-    ):
-        yield
+def holding_the_cell(compute: Callable[..., dg.MaterializeResult]) -> Callable[..., dg.MaterializeResult]:  # type: ignore[type-arg]
+    """``compute`` run with the cell's lease held from the first stage to the end of the run
+    (:meth:`~eval_assets.resources.CellLeases.hold`): a second run of the cell waits, then pays nothing and
+    rewrites nothing the first still reads. The stage takes one more resource, the leases, which ``compute``
+    never sees."""
+
+    @functools.wraps(compute)
+    def run(context: dg.AssetExecutionContext, **kwargs: Any) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        leases: CellLeases = kwargs.pop(CELL_LEASES)
+        project = kwargs.get("project")
+        if not isinstance(project, EvalProject):
+            return compute(context, **kwargs)
+        eval_date, config_name = partition_cell(context)
+        lease = project.run_folder(eval_date, config_name).lease
+        cell = f"{config_name} {eval_date}"
+        with leases.hold(lease, run_id=context.run.run_id, cell=cell, log=context.log.warning):
+            return compute(context, **kwargs)
+
+    signature = inspect.signature(compute)
+    extra = inspect.Parameter(CELL_LEASES, inspect.Parameter.KEYWORD_ONLY, annotation=CellLeases)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    run.__signature__ = signature.replace(parameters=[*params, extra])  # type: ignore[attr-defined]
+    run.__annotations__ = {**compute.__annotations__, CELL_LEASES: CellLeases}
+    return run
 
 
 def require_api_keys(plan: EvalPlan, models: Sequence[ModelSpec]) -> None:

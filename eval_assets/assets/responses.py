@@ -12,7 +12,6 @@ from dagster_duckdb import DuckDBResource
 from eval_assets import warehouse as wh
 from eval_assets.assets.common import (
     float_metadata,
-    holding_cell,
     open_warehouse,
     require_api_keys,
     stage_asset,
@@ -149,14 +148,13 @@ def model_responses(
     keys = {**inputs.keys, "reproducibility_json": hashes_json(warm.reproducibility)}
     llm.prepare_offline(plan, str(eval_date), [eval_config.model.id])
     calls = response_calls(plan, eval_date)
-    with holding_cell(context, project):
-        stage = replay_stage(
-            context, "model_responses", calls, eval_config, warehouse=warehouse, llm=llm, use_cache=config.use_cache
-        )
-        outcomes = stage.outcomes
-        rows = response_rows(plan, outcomes, keys)
-        with open_warehouse(warehouse) as conn:
-            wh.replace_partition(conn, eval_date, config_name, {"responses": wh.frame("responses", rows)})
+    stage = replay_stage(
+        context, "model_responses", calls, eval_config, warehouse=warehouse, llm=llm, use_cache=config.use_cache
+    )
+    outcomes = stage.outcomes
+    rows = response_rows(plan, outcomes, keys)
+    with open_warehouse(warehouse) as conn:
+        wh.replace_partition(conn, eval_date, config_name, {"responses": wh.frame("responses", rows)})
     resume = (
         f"Answers received are stored; once the provider is healthy, rerun the partition "
         f"(eval-assets run --config {config_name} --date {eval_date}) and only missing calls are made."

@@ -12,7 +12,6 @@ from eval_assets import warehouse as wh
 from eval_assets.assets.common import (
     code_version,
     float_metadata,
-    holding_cell,
     open_warehouse,
     require_api_keys,
     stage_asset,
@@ -194,17 +193,16 @@ def example_scores(
     require_api_keys(plan, eval_config.all_models()[1:])
     calls = judge_calls(plan, responses, eval_date)
     llm.prepare_offline(plan, str(eval_date), [call.model.id for call in calls])
-    with holding_cell(context, project):  # judges are paid for too: a second run of the cell waits
-        stage = replay_stage(
-            context,
-            "judges",
-            calls,
-            eval_config,
-            warehouse=warehouse,
-            llm=llm,
-            use_cache=config.use_cache,
-            spent_before=spent_before,
-        )
+    stage = replay_stage(
+        context,
+        "judges",
+        calls,
+        eval_config,
+        warehouse=warehouse,
+        llm=llm,
+        use_cache=config.use_cache,
+        spent_before=spent_before,
+    )
     outcomes = stage.outcomes
     by_key: dict[JudgeKey, CallOutcome] = {outcome.call.key: outcome for outcome in outcomes}  # type: ignore[misc]
     scores, verdicts = score_rows(plan, responses, by_key, inputs.keys)
