@@ -1,8 +1,8 @@
 """One process at a time pays for a cell: an advisory lock file per (date, config) (no Dagster).
 
 Two runs of the same partition at once (a UI backfill and a CLI rerun, two CI jobs) used to make every
-model call twice. The stages that call models hold the cell's lease while they replay; the second run
-waits for it, then finds every answer in the response cache and pays nothing.
+model call twice. A run holds the cell's lease from its first stage to its end (the ``CellLeases`` resource);
+the second run waits for it, then finds every answer in the response cache and pays nothing.
 
 The lease is an ``flock`` on the cell's lock file (:attr:`~eval_assets.reporting.folder.RunFolder.lease`):
 the kernel releases it when its holder exits, however it exits (a kill -9 leaves no stale lease), and it
