@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,14 @@ MAX_TAG_CHARS = 100
 #: terminal-controlling in an id or a tag, where nobody expects them.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: What a line must contain for :func:`_unencodable` to find anything: a ``\\u`` escape of a surrogate (valid
+#: UTF-8 holds none, so only an escape makes one), or a number with a 3-digit exponent or 309 digits (the
+#: only ways to leave float range). Strings that merely look so only cost the full walk.
+_UNENCODABLE_HINT = re.compile(r"\\u[dD][89a-fA-F]|[eE][+-]?\d{3}|\d{309}")
+#: Datasets parsed in this process, by path and full content digest, the newest last: the CLI validates a
+#: config's datasets before its run, whose first stage loads them again (3 s of a 100,000-example run).
+_PARSED: OrderedDict[tuple[Path, bytes], Dataset] = OrderedDict()
+_PARSED_KEEP = 4
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,18 @@ def load_dataset(path: Path) -> Dataset:
         raw = path.read_bytes()
     except OSError as exc:
         raise InvalidInputError([InputProblem(path, None, None, f"cannot read dataset: {exc}")]) from exc
+    key = (path, hashlib.sha256(raw).digest())
+    if key in _PARSED:
+        _PARSED.move_to_end(key)
+        return _PARSED[key]
+    dataset = _parse_dataset(path, raw)
+    _PARSED[key] = dataset
+    while len(_PARSED) > _PARSED_KEEP:
+        _PARSED.popitem(last=False)
+    return dataset
+
+
+def _parse_dataset(path: Path, raw: bytes) -> Dataset:
     problems: list[InputProblem] = []
     if not DATASET_NAME_PATTERN.match(path.stem):
         problems.append(
@@ -183,7 +204,7 @@ def _parse_line(text: str, *, path: Path, dataset: str, line: int, problems: lis
         problem(None, f"each line must be a JSON object, got {type(record).__name__}")
         return None
     count_before = len(problems)
-    found = _unencodable(record)
+    found = _unencodable(record) if _may_be_unencodable(text) else None
     if found is not None:
         problem(*found)
         return None
@@ -245,6 +266,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+
+
+def _may_be_unencodable(text: str) -> bool:
+    """Whether :func:`_unencodable` could find anything in the record parsed from ``text`` (False for most lines).
+
+    A value nested ``d`` levels deep sits inside ``d`` brackets of the line (the record's own included), so a
+    line with fewer brackets than the limit cannot nest too deeply.
+    """
+    return text.count("[") + text.count("{") > MAX_JSON_DEPTH or _UNENCODABLE_HINT.search(text) is not None
 
 
 def _unencodable(record: dict[str, Any]) -> tuple[str, str] | None:

@@ -135,6 +135,17 @@ def test_rewriting_a_cell_clears_what_was_derived_from_it(conn: duckdb.DuckDBPyC
     assert wh.count_partition(conn, "gate_results", DAY, "nightly") == 0
 
 
+def test_an_empty_write_of_an_empty_cell_commits_nothing(conn: duckdb.DuckDBPyConnection) -> None:
+    # A night without judges writes no verdicts: no write transaction (a catalog commit on a lake) for it.
+    written = wh.replace_partition(conn, DAY, "nightly", {"calibration": wh.frame("calibration", [])})
+    assert written == {"calibration": 0}
+    assert conn.execute("SELECT count(*) FROM partition_writes").fetchone() == (0,)
+    # Once the cell holds rows downstream, the same empty write clears them, in a write transaction.
+    wh.replace_partition(conn, DAY, "nightly", {"metrics": wh.frame("metrics", [metric_row("a", 1.0)])})
+    wh.replace_partition(conn, DAY, "nightly", {"scores": wh.frame("scores", [])})
+    assert wh.count_partition(conn, "metrics", DAY, "nightly") == 0
+
+
 def test_previous_run_date_is_the_latest_earlier_run(conn: duckdb.DuckDBPyConnection) -> None:
     base = {
         "config_name": "nightly",
