@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from eval_assets.datasets import Dataset, Example
 from eval_assets.errors import InputProblem, InvalidInputError
 from eval_assets.project import EvalPlan, load_named_config, load_rubrics
@@ -22,6 +24,14 @@ from eval_assets.project import EvalPlan, load_named_config, load_rubrics
 
 class StoredInputsChangedError(ValueError):
     """The config on disk is not the one the cell's examples were stored under."""
+
+
+#: The columns of an ``examples`` row that :meth:`StoredExamples.from_rows` reads (``input_text``, as long as
+#: the inputs, is only for people's queries).
+STORED_COLUMNS = (
+    "dataset", "dataset_hash", "example_id", "line", "input_json", "reference", "tags", "metadata_json",
+    "config_hash", "git_sha",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ def plan_from_stored(data_dir: Path, config_name: str, stored: StoredExamples) -
 
 def example_from_row(row: Mapping[str, Any]) -> Example:
     """An example as ``eval_examples`` stored it (the inverse of its row)."""
-    value = json.loads(row["input_json"])
+    value = orjson.loads(row["input_json"])  # a string or chat messages of strings (metadata may hold big ints)
     prompt: str | tuple[dict[str, str], ...] = value if isinstance(value, str) else tuple(dict(m) for m in value)
     return Example(
         dataset=str(row["dataset"]),

@@ -24,7 +24,7 @@ from eval_assets.lineage import code_sha
 from eval_assets.project import EvalPlan
 from eval_assets.resources import CellLeases, EvalProject
 from eval_assets.scoring.registry import scorer_versions
-from eval_assets.stored_inputs import StoredExamples, StoredInputsChangedError, plan_from_stored
+from eval_assets.stored_inputs import STORED_COLUMNS, StoredExamples, StoredInputsChangedError, plan_from_stored
 
 GROUP = "evaluation"
 #: The resource every stage holds its cell's lease through (:class:`~eval_assets.resources.CellLeases`).
@@ -145,7 +145,8 @@ def _stored_examples(
     if _last_decoded is not None and _last_decoded[:2] == (cell, stamp):
         return _last_decoded[2]
     _last_decoded = None  # let the previous cell go before this one is decoded: never two in memory at once
-    stored = StoredExamples.from_rows(warehouse.read_partition(conn, "examples", eval_date, config_name).to_dicts())
+    rows = warehouse.read_partition(conn, "examples", eval_date, config_name, columns=STORED_COLUMNS)
+    stored = StoredExamples.from_rows(rows.to_dicts())
     _last_decoded = (cell, stamp, stored)
     return stored
 

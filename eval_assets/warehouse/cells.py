@@ -9,13 +9,13 @@ commit that loses the race is retried with backoff and then replaces the winner'
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import polars as pl
 
 from eval_assets.warehouse.connection import in_transaction, scalar, sql_frame
-from eval_assets.warehouse.schema import PARTITIONED_TABLES, downstream_of
+from eval_assets.warehouse.schema import PARTITIONED_TABLES, TABLES, downstream_of
 
 
 def replace_partition(
@@ -91,13 +91,29 @@ def _ensure_token(conn: duckdb.DuckDBPyConnection, eval_date: dt.date, config_na
         in_transaction(conn, lambda: conn.execute("INSERT INTO partition_writes VALUES (?, ?, 0, now())", cell))
 
 
-def read_partition(conn: duckdb.DuckDBPyConnection, table: str, eval_date: dt.date, config_name: str) -> pl.DataFrame:
-    """All rows of one cell of a table."""
+def read_partition(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    eval_date: dt.date,
+    config_name: str,
+    *,
+    columns: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """All rows of one cell of a table: every column, or only ``columns`` (a lake then reads only theirs).
+
+    Raises:
+        ValueError: ``table`` is not partitioned, or it has no column of that name.
+    """
     if table not in PARTITIONED_TABLES:
         raise ValueError(f"{table} is not a partitioned table")
+    known = {column.name for column in TABLES[table]}
+    unknown = [name for name in columns or () if name not in known]
+    if unknown:
+        raise ValueError(f"{table} has no column(s) {', '.join(map(repr, unknown))}")
+    selected = ", ".join(columns) if columns else "*"
     return sql_frame(
         conn,
-        f"SELECT * FROM {table} WHERE eval_date = $date AND config_name = $config",
+        f"SELECT {selected} FROM {table} WHERE eval_date = $date AND config_name = $config",
         {"date": eval_date, "config": config_name},
     )
 
