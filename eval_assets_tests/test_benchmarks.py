@@ -41,3 +41,10 @@ def test_the_warehouse_benchmark_builds_valid_rows_for_every_table_it_writes() -
 def test_the_chart_benchmark_builds_the_report_and_dashboard_charts() -> None:
     out = run_benchmark("chart_build.py", "--configs", "2", "--nights", "3", "--repeats", "1")
     assert "report" in out and "dashboard" in out
+
+
+@pytest.mark.slow
+def test_the_floor_benchmark_runs_the_real_graph_with_no_op_stages() -> None:
+    out = run_benchmark("dagster_floor.py", "--repeats", "2")
+    # Every check of the eval job was evaluated (and passed) in the child's no-op run.
+    assert "checks pass" in out and "whole process" in out and "peak RSS" in out
