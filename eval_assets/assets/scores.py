@@ -213,14 +213,18 @@ def example_scores(
     for row in scores:
         by_repeat.setdefault(row["repeat_index"], []).append(row)
     decided: list[dict[str, Any]] = []
+    with open_warehouse(warehouse) as conn:
+        anyone_decided = wh.has_human_verdicts(conn)
     for repeat, rows in sorted(by_repeat.items()):
         outputs = {
             (r["dataset"], r["example_id"]): r["output_text"]
             for r in responses.iter_rows(named=True)
             if _repeat(r) == repeat
         }
-        with open_warehouse(warehouse) as conn:
-            people = wh.human_verdicts(conn, verdict_keys(rows, outputs))
+        people = {}
+        if anyone_decided:
+            with open_warehouse(warehouse) as conn:
+                people = wh.human_verdicts(conn, verdict_keys(rows, outputs))
         decided.extend(apply_human_verdicts(rows, outputs, people, pass_scores=pass_scores))
     scores = decided
     with open_warehouse(warehouse) as conn:

@@ -47,6 +47,8 @@ def apply_human_verdicts(
         New rows; every row gets ``human_labelled`` (True or False) and ``evaluator_score`` (the evaluator's
         score when replaced, else None).
     """
+    if not verdicts:  # nobody decided anything yet: no output needs hashing
+        return [{**row, "human_labelled": False, "evaluator_score": None} for row in rows]
     out = []
     for row in rows:
         output = outputs.get((row["dataset"], row["example_id"]))

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from eval_assets.warehouse.connection import connect, in_transaction, sql_frame
+from eval_assets.warehouse.connection import connect, in_transaction, scalar, sql_frame
 from eval_assets.warehouse.location import WarehouseLocation
 from eval_assets.warehouse.migrations import ensure_schema
 from eval_assets.warehouse.rows import frame
@@ -181,6 +181,11 @@ def decisions(conn: duckdb.DuckDBPyConnection, *, config_name: str | None = None
     """Every decision ever made (optionally on one config's tasks), oldest first."""
     where, params = ("WHERE config_name = $config", {"config": config_name}) if config_name else ("", {})
     return sql_frame(conn, f"SELECT * FROM review_decisions {where} ORDER BY decided_at, decision_id", params)
+
+
+def has_human_verdicts(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any decision has a score: until someone decides, a night's scores need no matching at all."""
+    return bool(scalar(conn, "SELECT EXISTS (SELECT 1 FROM review_decisions WHERE score IS NOT NULL)"))
 
 
 def human_verdicts(

@@ -94,6 +94,15 @@ def test_a_changed_decision_keeps_its_history_with_who_when_and_the_previous_val
     }
 
 
+def test_scores_need_matching_only_once_someone_gave_a_score(conn: duckdb.DuckDBPyConnection) -> None:
+    write_night(conn, [task("a"), task("b")])
+    assert not wh.has_human_verdicts(conn)
+    decide(conn, task("a")["task_id"], "skip")
+    assert not wh.has_human_verdicts(conn)  # a skip has no score: no night's score can change
+    decide(conn, task("b")["task_id"], "override", score=1.0)
+    assert wh.has_human_verdicts(conn)
+
+
 def test_a_skip_is_kept_but_settles_nothing(conn: duckdb.DuckDBPyConnection) -> None:
     write_night(conn, [task("a")])
     decide(conn, task("a")["task_id"], "skip")
