@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -10,6 +10,7 @@ import orjson
 import polars as pl
 
 from eval_assets.config import Threshold
+from eval_assets.frames import column_rows
 from eval_assets.reporting.model import Cost, ExampleLine, GateLine, MetricLine, ReportData, RunSummary
 from eval_assets.scoring.catalogue import higher_is_better, in_report_table
 from eval_assets.scoring.gates import GateOutcome
@@ -144,8 +145,7 @@ def outputs_document(
     as in the dataset, never a JSON string of it.
     """
     by_key: dict[str, dict[str, Any]] = {}
-    # Column by column, not row dicts: a row dict costs per column and per row, 15,000 rows at 5,000 examples.
-    for dataset, example_id, line, input_json, reference, tags in _columns(
+    for dataset, example_id, line, input_json, reference, tags in column_rows(
         examples, "dataset", "example_id", "line", "input_json", "reference", "tags"
     ):
         by_key[f"{dataset}/{example_id}"] = {
@@ -158,10 +158,10 @@ def outputs_document(
             "scores": {},
         }
     fields = tuple(_RESPONSE_FIELDS)
-    for dataset, example_id, *values in _columns(responses, "dataset", "example_id", *_RESPONSE_FIELDS.values()):
+    for dataset, example_id, *values in column_rows(responses, "dataset", "example_id", *_RESPONSE_FIELDS.values()):
         entry = by_key.setdefault(f"{dataset}/{example_id}", {"scores": {}})
         entry.update(zip(fields, values, strict=True))
-    for dataset, example_id, scorer, score, passed, detail in _columns(
+    for dataset, example_id, scorer, score, passed, detail in column_rows(
         scores, "dataset", "example_id", "scorer", "score", "passed", "detail"
     ):
         entry = by_key.setdefault(f"{dataset}/{example_id}", {"scores": {}})
@@ -169,8 +169,3 @@ def outputs_document(
     run = asdict(summary)
     run["cost"] = {"state": summary.cost.state, **asdict(summary.cost)}
     return {"schema_version": OUTPUTS_SCHEMA_VERSION, "run": run, "examples": by_key}
-
-
-def _columns(frame: pl.DataFrame, *names: str) -> Iterator[tuple[Any, ...]]:
-    """The rows of these columns as tuples, built from whole columns."""
-    return zip(*(frame.get_column(name).to_list() for name in names), strict=True)

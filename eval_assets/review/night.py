@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from eval_assets.config import EvalConfig
+from eval_assets.frames import column_rows
 from eval_assets.review.selection import (
     DecisionKey,
     Flip,
@@ -96,15 +97,10 @@ def night_inputs(
         decided: Keys people settled on other nights' tasks.
     """
     scored = [
-        ScoredExample(
-            r["dataset"],
-            r["example_id"],
-            r["scorer"],
-            r["score"],
-            r["passed"],
-            output_hash(r["output_text"]) if r["output_text"] is not None else None,
+        ScoredExample(dataset, example_id, scorer, score, passed, None if output is None else output_hash(output))
+        for dataset, example_id, scorer, score, passed, output in column_rows(
+            scores, "dataset", "example_id", "scorer", "score", "passed", "output_text"
         )
-        for r in scores.iter_rows(named=True)
     ]
     votes = [
         JudgeVote(r["dataset"], r["example_id"], r["scorer"], r["judge_model"], r["score"])
@@ -138,7 +134,12 @@ def task_rows(
         keys: Run and lineage keys of the cell.
         ids: Each task's id, in the same order.
     """
-    by_key = {(r["dataset"], r["example_id"], r["scorer"]): r for r in scores.iter_rows(named=True)}
+    wanted = {task.key for task in tasks}
+    # Only the tasks' score rows as dicts: the night has one per example and scorer, usually few tasks.
+    position = {
+        key: index for index, key in enumerate(column_rows(scores, "dataset", "example_id", "scorer")) if key in wanted
+    }
+    by_key = {key: scores.row(index, named=True) for key, index in position.items()}
     rows = []
     for rank, (task, identifier) in enumerate(zip(tasks, ids, strict=True), start=1):
         score = by_key[task.key]

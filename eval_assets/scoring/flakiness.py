@@ -158,10 +158,16 @@ def ledger_from_history(history: Any) -> dict[LedgerKey, LedgerEntry]:
         .group_by("dataset", "example_id", "scorer", maintain_order=True)
         .agg(pl.col("passed"))
     )
-    return {
-        (dataset, example_id, scorer): ledger_entry(verdicts)
-        for dataset, example_id, scorer, verdicts in nights.iter_rows()
-    }
+    # Most examples share a history (passed every night, say): each distinct one is worked out once.
+    entries: dict[tuple[tuple[bool, ...], ...], LedgerEntry] = {}
+    ledger: dict[LedgerKey, LedgerEntry] = {}
+    for dataset, example_id, scorer, verdicts in nights.iter_rows():
+        shape = tuple(map(tuple, verdicts))
+        entry = entries.get(shape)
+        if entry is None:
+            entry = entries[shape] = ledger_entry(shape)
+        ledger[(dataset, example_id, scorer)] = entry
+    return ledger
 
 
 def set_apart_from_gate(history: Any, tonight: dt.date) -> frozenset[LedgerKey]:

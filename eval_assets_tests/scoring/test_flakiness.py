@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import polars as pl
 import pytest
 from hypothesis import given, strategies as st
 
-from eval_assets.scoring.flakiness import LAST_N, build_ledger, classify, keys_of, ledger_entry, ordered
+from eval_assets.scoring.flakiness import (
+    LAST_N,
+    build_ledger,
+    classify,
+    keys_of,
+    ledger_entry,
+    ledger_from_history,
+    ordered,
+)
 
 P, F = True, False
 
@@ -114,3 +125,19 @@ def test_the_gate_sets_apart_what_was_flaky_before_tonight_not_what_tonight_brea
     history = pl.DataFrame(rows)
     assert set_apart_from_gate(history, nights[-1]) == {("d", "coin-before", "s"), ("d", "coin-tonight", "s")}
     assert set_apart_from_gate(history.clear(), nights[-1]) == frozenset()
+
+
+nights_of_samples = st.lists(st.lists(st.booleans(), min_size=1, max_size=3), min_size=1, max_size=5)
+
+
+@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e", "f"]), nights_of_samples, min_size=1))
+def test_the_ledger_of_a_history_frame_is_each_histories_entry(histories: dict[str, list[list[bool]]]) -> None:
+    rows = [
+        {"eval_date": dt.date(2026, 1, 1) + dt.timedelta(night), "dataset": "d", "example_id": example,
+         "scorer": "s", "repeat_index": repeat, "passed": passed}
+        for example, nights in histories.items()
+        for night, samples in enumerate(nights)
+        for repeat, passed in enumerate(samples)
+    ]  # fmt: skip
+    ledger = ledger_from_history(pl.DataFrame(rows).sample(fraction=1.0, shuffle=True, seed=3))
+    assert ledger == {("d", example, "s"): ledger_entry(nights) for example, nights in histories.items()}
