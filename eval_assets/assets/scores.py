@@ -46,6 +46,8 @@ def judge_calls(plan: EvalPlan, responses: pl.DataFrame, eval_date: dt.date) -> 
     Repeats with the same answer send the same judge request: it is answered once (the judge is not
     what is being repeated).
     """
+    if all(judge_options(spec) is None for spec in plan.config.config.scorers):
+        return []  # no rubric scorer: nothing to ask a judge, whatever the night's size
     examples = example_by_key(plan)
     calls = []
     for row in responses.filter(pl.col("output_text").is_not_null()).iter_rows(named=True):
@@ -72,6 +74,11 @@ def score_rows(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Score and judge-verdict rows for every (example, applicable scorer)."""
     examples = example_by_key(plan)
+    # What each row says of its scorer depends on the scorer alone: worked out once, not once per example.
+    described = {
+        spec.key: (scorer_version(spec), json.dumps(scorer_args(spec), sort_keys=True))
+        for spec in plan.config.config.scorers
+    }
     scores: list[dict[str, Any]] = []
     verdicts: list[dict[str, Any]] = []
     for row in responses.iter_rows(named=True):
@@ -84,12 +91,13 @@ def score_rows(
             "repeat_index": _repeat(row),
         }
         for spec in plan.scorers_for(example):
+            version, args_json = described[spec.key]
             score_row = {
                 **base,
                 "scorer": spec.key,
                 "scorer_kind": spec.scorer,
-                "scorer_version": scorer_version(spec),
-                "scorer_args_json": json.dumps(scorer_args(spec), sort_keys=True),
+                "scorer_version": version,
+                "scorer_args_json": args_json,
                 "tags": list(example.tags),
                 # As the replay took them: every score names the inputs its answer was given.
                 "reproducibility_json": row.get("reproducibility_json"),

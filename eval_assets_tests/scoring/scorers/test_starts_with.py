@@ -10,6 +10,7 @@ from hypothesis import given, strategies as st
 from eval_assets.config import load_config
 from eval_assets.scoring.registry import scorer_args, scorer_named
 from eval_assets.scoring.scorers.starts_with import starts_with
+from eval_assets.scoring.text import fold_text
 
 
 @pytest.mark.parametrize(
@@ -66,7 +67,9 @@ def test_starts_with_details() -> None:
 
 @given(st.text(), st.text(min_size=1, max_size=10))
 def test_a_reference_always_starts_itself_followed_by_a_space(reference: str, rest: str) -> None:
-    if any(char.isalnum() for char in reference):
+    # A reference that folds to nothing is ignored (documented): U+02BC is alphanumeric to Python,
+    # yet an apostrophe the folding deletes.
+    if fold_text(reference):
         assert starts_with(f"{reference} {rest}", (reference,)).passed
 
 
