@@ -29,6 +29,7 @@ from eval_assets.assets.report_checks import (
     threshold_check_results,
 )
 from eval_assets.assets.report_pruned import pruned_report
+from eval_assets.frames import column_rows
 from eval_assets.project import EvalPlan
 from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
 from eval_assets.reporting.changes import FactorChange, changed_factors
@@ -210,7 +211,12 @@ def _regression_gate_line(check: dg.AssetCheckResult, severity: str) -> list[Gat
 
 def flip_lines(flips: pl.DataFrame, examples: pl.DataFrame) -> list[FlipLine]:
     """Report lines of the flipped examples, pass -> fail first."""
-    inputs = {(r["dataset"], r["example_id"]): r["input_text"] for r in examples.iter_rows(named=True)}
+    flipped = set(column_rows(flips, "dataset", "example_id"))
+    inputs = {
+        (dataset, example_id): text
+        for dataset, example_id, text in column_rows(examples, "dataset", "example_id", "input_text")
+        if (dataset, example_id) in flipped
+    }
     ordered = flips.sort(["direction", "scorer", "dataset", "example_id"], descending=[True, False, False, False])
     return (
         [

@@ -83,19 +83,28 @@ def example_lines(scored: pl.DataFrame) -> list[ExampleLine]:
     """Rows of the ``scored_examples`` view as report lines."""
     return [
         ExampleLine(
-            dataset=r["dataset"],
-            example_id=r["example_id"],
-            scorer=r["scorer"],
-            score=r["score"],
-            passed=r["passed"],
-            input_text=r["input_text"],
-            output_text=r["output_text"],
-            reference=list(r["reference"] or []),
-            detail=r["detail"] or "",
-            error_type=r["error_type"],
+            dataset=dataset,
+            example_id=example_id,
+            scorer=scorer,
+            score=score,
+            passed=passed,
+            input_text=input_text,
+            output_text=output_text,
+            reference=list(reference or []),
+            detail=detail or "",
+            error_type=error_type,
         )
-        for r in scored.iter_rows(named=True)
+        for dataset, example_id, scorer, score, passed, input_text, output_text, reference, detail, error_type in (
+            column_rows(scored, *_LINE_COLUMNS)
+        )
     ]
+
+
+#: The ``scored_examples`` columns of a report line, in :func:`example_lines`' order.
+_LINE_COLUMNS = (
+    "dataset", "example_id", "scorer", "score", "passed", "input_text", "output_text", "reference", "detail",
+    "error_type",
+)  # fmt: skip
 
 
 def worst_examples(scored: pl.DataFrame, *, limit: int = 10) -> list[ExampleLine]:
