@@ -224,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     before = med(r["rss_before_warehouse_mb"] for r, _, _ in later)
     peak = med(m for _, _, m in later)
     print(f"  peak RSS                       {peak:5.0f} MB   ({before:.0f} MB before the warehouse)")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        # An editable install then never has bytecode for the package: each process compiles its modules.
+        print("  PYTHONDONTWRITEBYTECODE is set: every process above compiled the package's modules from source")
     print("  under the targets: cached rerun < 3 s, 10-example partition < 5 s, start -> first request <= 3 s,")
     print("  peak RSS <= 300 MB at 100,000 examples")
     return 0
