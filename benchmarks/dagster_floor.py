@@ -93,9 +93,10 @@ def child(data_dir: str) -> int:
     with instance_for_cli(settings) as instance:
         opened = time.monotonic()
         day, config = dt.date.fromisoformat(DATE), CONFIG
-        result = noop_eval.execute_in_process(partition_key=cell_key(day, config), instance=instance)
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # as `eval-assets run --quiet`
+        result = noop_eval.execute_in_process(partition_key=cell_key(day, config), instance=instance, run_config=quiet)
         evaluated = time.monotonic()
-        dashboard = noop_dashboard.execute_in_process(instance=instance)
+        dashboard = noop_dashboard.execute_in_process(instance=instance, run_config=quiet)
         dashboarded = time.monotonic()
     from eval_assets import warehouse as wh
 
