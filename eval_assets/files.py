@@ -15,6 +15,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 
 def write_atomically(path: Path, content: str | bytes) -> None:
     """Replace ``path`` with ``content`` in one step (text is written as UTF-8).
@@ -54,7 +56,5 @@ def json_document(document: Any) -> bytes:
     Keys that are not strings are written as strings; NaN and infinities, which JSON has no words for,
     become null.
     """
-    import orjson
-
     options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
     return orjson.dumps(document, default=str, option=options | orjson.OPT_PASSTHROUGH_DATACLASS)

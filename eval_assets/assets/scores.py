@@ -23,6 +23,7 @@ from eval_assets.datasets import Example
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call
 from eval_assets.project import EvalPlan
 from eval_assets.resources import EvalProject, LLMClient, ReplayOptions
+from eval_assets.review.selection import DecisionKey
 from eval_assets.review.verdicts import apply_human_verdicts, verdict_keys
 from eval_assets.scoring.apply import (
     NOT_SCORED,
@@ -224,13 +225,14 @@ def example_scores(
     with open_warehouse(warehouse) as conn:
         anyone_decided = wh.has_human_verdicts(conn)
     for repeat, rows in sorted(by_repeat.items()):
-        outputs = {
-            (r["dataset"], r["example_id"]): r["output_text"]
-            for r in responses.iter_rows(named=True)
-            if _repeat(r) == repeat
-        }
-        people = {}
-        if anyone_decided:
+        outputs: dict[tuple[str, str], str | None] = {}
+        people: dict[DecisionKey, tuple[float, str]] = {}
+        if anyone_decided:  # the answers are looked up (and hashed) only when a verdict could match them
+            outputs = {
+                (r["dataset"], r["example_id"]): r["output_text"]
+                for r in responses.iter_rows(named=True)
+                if _repeat(r) == repeat
+            }
             with open_warehouse(warehouse) as conn:
                 people = wh.human_verdicts(conn, verdict_keys(rows, outputs))
         decided.extend(apply_human_verdicts(rows, outputs, people, pass_scores=pass_scores))

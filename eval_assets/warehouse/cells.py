@@ -30,8 +30,7 @@ def replace_partition(
         Rows written per table.
     """
     for table in tables:
-        if table not in PARTITIONED_TABLES:
-            raise ValueError(f"{table} is not a partitioned table")
+        _require_partitioned(table)
     cell = [eval_date, config_name]
     stale = set().union(*(downstream_of(table) for table in tables)) - set(tables)
     if not any(df.height for df in tables.values()) and not _tables_holding(conn, sorted(stale | set(tables)), cell):
@@ -104,8 +103,7 @@ def read_partition(
     Raises:
         ValueError: ``table`` is not partitioned, or it has no column of that name.
     """
-    if table not in PARTITIONED_TABLES:
-        raise ValueError(f"{table} is not a partitioned table")
+    _require_partitioned(table)
     known = {column.name for column in TABLES[table]}
     unknown = [name for name in columns or () if name not in known]
     if unknown:
@@ -126,8 +124,7 @@ def partition_stamp(
     Every write of a cell replaces all its rows under the writing run's id, so the stamp changes whenever
     another run rewrites the cell: a process may keep what it decoded from the cell while the stamp holds.
     """
-    if table not in PARTITIONED_TABLES:
-        raise ValueError(f"{table} is not a partitioned table")
+    _require_partitioned(table)
     found = conn.execute(
         f"SELECT count(*), coalesce(min(run_id), ''), coalesce(max(run_id), '') FROM {table} "
         "WHERE eval_date = ? AND config_name = ?",
@@ -139,6 +136,7 @@ def partition_stamp(
 
 def count_partition(conn: duckdb.DuckDBPyConnection, table: str, eval_date: dt.date, config_name: str) -> int:
     """Rows in one cell of a table."""
+    _require_partitioned(table)
     return int(
         scalar(
             conn,
@@ -146,3 +144,9 @@ def count_partition(conn: duckdb.DuckDBPyConnection, table: str, eval_date: dt.d
             [eval_date, config_name],
         )
     )
+
+
+def _require_partitioned(table: str) -> None:
+    """Refuse a table that is not cut into (date, config) cells (its name is also put into SQL)."""
+    if table not in PARTITIONED_TABLES:
+        raise ValueError(f"{table} is not a partitioned table")
