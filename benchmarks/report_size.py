@@ -6,7 +6,7 @@ Usage::
     python benchmarks/report_size.py --sizes 100 1000 --mode after
 
 Builds one night's report from synthetic warehouse rows with the pure functions the report stage uses
-(``build_report``, ``example_lines``, ``outputs_document``, the renderers), so no model, warehouse or
+(``build_report``, ``example_lines``, ``OutputsDocument``, the renderers), so no model, warehouse or
 Dagster is involved. Two layouts:
 
 * ``before``: what the report stage wrote until the report was split: plotly.js inlined in report.html and
@@ -34,12 +34,13 @@ from pathlib import Path
 
 import polars as pl
 
-from eval_assets.reporting.build import build_report, example_lines, outputs_document
+from eval_assets.reporting.build import build_report, example_lines
 from eval_assets.reporting.charts import figures_html, trend_figures
 from eval_assets.reporting.folder import Links, RunsFolder
 from eval_assets.reporting.html import render_html
 from eval_assets.reporting.markdown import render_markdown
 from eval_assets.reporting.model import ComparisonLine, FlipLine, RunSummary
+from eval_assets.reporting.outputs import OutputsDocument
 from eval_assets.reporting.publish import publish_report
 
 DAY = dt.date(2026, 11, 7)
@@ -198,9 +199,10 @@ def measure(n: int, mode: str, root: Path) -> dict[str, object]:
     started = time.perf_counter()
     folder = RunsFolder(root / mode / str(n)).run(DAY, CONFIG)
     folder.path.mkdir(parents=True, exist_ok=True)
-    outputs = outputs_document(report.summary, rows["examples"], rows["responses"], rows["scores"])  # type: ignore[attr-defined]
+    outputs = OutputsDocument(report.summary, rows["examples"], rows["responses"], rows["scores"])  # type: ignore[attr-defined]
     if mode == "before":
-        folder.outputs_json.write_text(json.dumps(outputs, indent=1, default=str))
+        # the layout before paging: one indent-1 document
+        folder.outputs_json.write_text(json.dumps(json.loads(b"".join(outputs.encoded())), indent=1, default=str))
         folder.report_md.write_text(render_markdown(report))  # type: ignore[arg-type]
         charts = figures_html(trend_figures(rows["history"], config_name=CONFIG))
         folder.report_html.write_text(render_html(report, charts_html=charts, all_examples=everything))  # type: ignore[arg-type]

@@ -12,24 +12,27 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 
-def write_atomically(path: Path, content: str | bytes) -> None:
+def write_atomically(path: Path, content: str | bytes | Iterable[bytes]) -> None:
     """Replace ``path`` with ``content`` in one step (text is written as UTF-8).
 
     Args:
         path: The file to publish; missing parent directories are created.
-        content: The whole new content.
+        content: The whole new content, or its pieces in order (a document too large to hold at once).
 
     Raises:
         OSError: the directory is not writable or the disk is full; ``path`` is then left as it was and the
             temporary file is removed.
     """
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    pieces = [content] if isinstance(content, bytes) else content
     path.parent.mkdir(parents=True, exist_ok=True)
     # A dot-name so that globs over the run folder skip it; pid + random so that no two writers share it.
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
@@ -37,7 +40,8 @@ def write_atomically(path: Path, content: str | bytes) -> None:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in pieces:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())  # the rename must not publish a file whose bytes are still in flight
         os.replace(temp, path)
@@ -45,6 +49,13 @@ def write_atomically(path: Path, content: str | bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise
+
+
+def file_pieces(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of ``path`` in pieces of ``size``: a copy of a large file that never holds all of it."""
+    with path.open("rb") as handle:
+        while piece := handle.read(size):
+            yield piece
 
 
 def json_document(document: Any) -> bytes:

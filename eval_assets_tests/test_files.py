@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,24 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
         write_atomically(target, "new")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["report.md"]
+
+
+def test_a_document_written_in_pieces_is_published_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "outputs.json"
+    write_atomically(target, iter([b"{", b'"a": 1', b"}"]))
+    assert target.read_bytes() == b'{"a": 1}'
+
+    def encoder_that_fails() -> Iterator[bytes]:
+        yield b'{"half": '
+        raise ValueError("cannot encode entry 2")
+
+    with pytest.raises(ValueError, match="entry 2"):
+        write_atomically(target, encoder_that_fails())
+    assert target.read_bytes() == b'{"a": 1}'
+    assert os.listdir(tmp_path) == ["outputs.json"]
+    copy = tmp_path / "copy.json"
+    write_atomically(copy, files.file_pieces(target, size=3))
+    assert copy.read_bytes() == b'{"a": 1}'
 
 
 def test_published_files_follow_the_umask_like_open_does(tmp_path: Path) -> None:

@@ -31,9 +31,10 @@ from eval_assets.assets.report_checks import (
 from eval_assets.assets.report_pruned import pruned_report
 from eval_assets.frames import column_rows
 from eval_assets.project import EvalPlan
-from eval_assets.reporting.build import build_report, example_lines, gate_lines, outputs_document
+from eval_assets.reporting.build import build_report, example_lines, gate_lines
 from eval_assets.reporting.changes import FactorChange, changed_factors
 from eval_assets.reporting.model import FlipLine, GateLine, RunSummary
+from eval_assets.reporting.outputs import OutputsDocument
 from eval_assets.reporting.people_chart import calibration_figure
 from eval_assets.reporting.publish import publish_report
 from eval_assets.reporting.stability import stability_lines
@@ -148,7 +149,7 @@ def eval_report(
         report,
         all_examples=example_lines(_one_per_example(scored)),
         history=history,
-        outputs=outputs_document(summary, cell["examples"], cell["responses"], cell["scores"]),
+        outputs=OutputsDocument(summary, cell["examples"], cell["responses"], cell["scores"]),
         links=project.links(),
         extra_figures=[f for f in [calibration_figure(judged)] if f is not None],
     )

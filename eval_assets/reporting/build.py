@@ -1,12 +1,9 @@
-"""Assemble ReportData and the raw-outputs document from warehouse rows (pure)."""
+"""Assemble ReportData from warehouse rows (pure); the raw-outputs document is :mod:`.outputs`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
-from typing import Any
 
-import orjson
 import polars as pl
 
 from eval_assets.config import Threshold
@@ -14,10 +11,6 @@ from eval_assets.frames import column_rows
 from eval_assets.reporting.model import Cost, ExampleLine, GateLine, MetricLine, ReportData, RunSummary
 from eval_assets.scoring.catalogue import higher_is_better, in_report_table
 from eval_assets.scoring.gates import GateOutcome
-
-#: Version of the outputs.json layout: 2 stores each input as JSON (a string or chat messages), not as a
-#: JSON string of it, and adds ``schema_version``.
-OUTPUTS_SCHEMA_VERSION = 2
 
 
 def gate_lines(outcomes: Sequence[GateOutcome]) -> list[GateLine]:
@@ -127,54 +120,3 @@ def build_report(
         gates=gate_lines(outcomes),
         worst=worst_examples(scored),
     )
-
-
-#: An example's fields in outputs.json taken from its responses row: document key -> column.
-_RESPONSE_FIELDS = {
-    "output": "output_text",
-    "model_version": "model_version",
-    "finish_reason": "finish_reason",
-    "input_tokens": "input_tokens",
-    "output_tokens": "output_tokens",
-    "cost_usd": "cost_usd",
-    "latency_ms": "latency_ms",
-    "cached": "cached",
-    "error_type": "error_type",
-    "error_message": "error_message",
-    "request_hash": "request_hash",
-}
-
-
-def outputs_document(
-    summary: RunSummary, examples: pl.DataFrame, responses: pl.DataFrame, scores: pl.DataFrame
-) -> dict[str, Any]:
-    """Raw outputs keyed ``<dataset>/<example id>`` (the keys report links name), with the run's metadata.
-
-    Each example's ``input`` is the input itself as JSON (a string, or a list of chat messages), exactly
-    as in the dataset, never a JSON string of it.
-    """
-    by_key: dict[str, dict[str, Any]] = {}
-    for dataset, example_id, line, input_json, reference, tags in column_rows(
-        examples, "dataset", "example_id", "line", "input_json", "reference", "tags"
-    ):
-        by_key[f"{dataset}/{example_id}"] = {
-            "dataset": dataset,
-            "example_id": example_id,
-            "line": line,
-            "input": orjson.loads(input_json),  # a string or chat messages of strings, as the dataset wrote it
-            "reference": reference,
-            "tags": tags,
-            "scores": {},
-        }
-    fields = tuple(_RESPONSE_FIELDS)
-    for dataset, example_id, *values in column_rows(responses, "dataset", "example_id", *_RESPONSE_FIELDS.values()):
-        entry = by_key.setdefault(f"{dataset}/{example_id}", {"scores": {}})
-        entry.update(zip(fields, values, strict=True))
-    for dataset, example_id, scorer, score, passed, detail in column_rows(
-        scores, "dataset", "example_id", "scorer", "score", "passed", "detail"
-    ):
-        entry = by_key.setdefault(f"{dataset}/{example_id}", {"scores": {}})
-        entry["scores"][scorer] = {"score": score, "passed": passed, "detail": detail}
-    run = asdict(summary)
-    run["cost"] = {"state": summary.cost.state, **asdict(summary.cost)}
-    return {"schema_version": OUTPUTS_SCHEMA_VERSION, "run": run, "examples": by_key}

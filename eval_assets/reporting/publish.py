@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from eval_assets.files import json_document, write_atomically
+from eval_assets.files import file_pieces, write_atomically
 from eval_assets.reporting.chart_style import Figure
 from eval_assets.reporting.charts import figures_html, plotly_bundle_name, trend_figures, write_plotly_bundle
 from eval_assets.reporting.folder import ASSETS_DIR, EXAMPLES_DIR, TO_RUNS_ROOT, Links, RunFolder, examples_page_name
@@ -23,6 +22,7 @@ from eval_assets.reporting.html import render_html
 from eval_assets.reporting.html_examples import INLINE_EXAMPLES, PAGE_SIZE, paginate, render_examples_page
 from eval_assets.reporting.markdown import render_markdown
 from eval_assets.reporting.model import ExampleLine, ExamplesPageLink, ReportData
+from eval_assets.reporting.outputs import OutputsDocument
 from eval_assets.reporting.sanitize import anchor_id
 
 
@@ -46,7 +46,7 @@ def publish_report(
     *,
     all_examples: Sequence[ExampleLine],
     history: pl.DataFrame,
-    outputs: Mapping[str, Any],
+    outputs: OutputsDocument,
     links: Links,
     inline_limit: int = INLINE_EXAMPLES,
     page_size: int = PAGE_SIZE,
@@ -59,7 +59,7 @@ def publish_report(
         report: What the report shows (links and pages are filled in here).
         all_examples: One line per example of the run, in the order "All outputs" lists them.
         history: Metric rows to chart (see :func:`~eval_assets.reporting.charts.trend_figures`).
-        outputs: The raw-outputs document (:func:`~eval_assets.reporting.build.outputs_document`).
+        outputs: The raw outputs, written as ``outputs.json`` and the execution's own copy.
         links: Where people open the files (absolute URLs or local paths).
         inline_limit: Runs with at most this many examples list them inside report.html.
         page_size: Examples per page otherwise.
@@ -67,9 +67,8 @@ def publish_report(
     """
     run_id = report.summary.run_id
     # One encoding, two files: this execution's raw outputs are kept, the latest also under a fixed name.
-    encoded = json_document(outputs)
-    write_atomically(folder.run_outputs(run_id), encoded)
-    write_atomically(folder.outputs_json, encoded)
+    write_atomically(folder.run_outputs(run_id), outputs.encoded())
+    write_atomically(folder.outputs_json, file_pieces(folder.run_outputs(run_id)))
 
     inline = len(all_examples) <= inline_limit
     pages = [] if inline else paginate(all_examples, page_size=page_size)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
-from eval_assets.reporting.build import outputs_document
 from eval_assets.reporting.charts import figures_html, plotly_bundle_name, trend_figures, write_plotly_bundle
 from eval_assets.reporting.dashboard import render_dashboard
 from eval_assets.reporting.folder import Links, RunsFolder
 from eval_assets.reporting.html import render_html
 from eval_assets.reporting.model import ExampleLine, GateLine
+from eval_assets.reporting.outputs import OutputsDocument
 from eval_assets.reporting.publish import publish_report
 from eval_assets_tests.reporting import factories as f
 from eval_assets_tests.reporting.test_charts import latest_runs, trend_history
@@ -289,7 +289,7 @@ def test_issue8_20_charts_render_from_the_one_shared_plotly_with_the_network_blo
         f.report(summary=summary, worst=examples[:6]),
         all_examples=examples,
         history=trend_history().filter(pl.col("config_name") == "nightly-qa"),
-        outputs=outputs_document(summary, *frames(3)),
+        outputs=OutputsDocument(summary, *frames(3)),
         links=Links(),
     )
     bundle = (runs.assets / plotly_bundle_name()).resolve()

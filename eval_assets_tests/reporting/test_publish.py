@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from plotly.offline import get_plotlyjs
 
-from eval_assets.reporting.build import outputs_document
 from eval_assets.reporting.charts import plotly_bundle_name
 from eval_assets.reporting.folder import Links, RunFolder, RunsFolder
 from eval_assets.reporting.model import ExampleLine
+from eval_assets.reporting.outputs import OutputsDocument
 from eval_assets.reporting.publish import publish_report
 from eval_assets.reporting.sanitize import anchor_id
 from eval_assets_tests.reporting import factories as f
@@ -67,7 +67,7 @@ def publish(folder: RunFolder, n: int, *, run_id: str = "run-1", links: Links | 
         report,
         all_examples=lines(n),
         history=trend_history(days=3).filter(pl.col("config_name") == folder.config_name),
-        outputs=outputs_document(summary, *frames(n)),
+        outputs=OutputsDocument(summary, *frames(n)),
         links=links or Links(),
         inline_limit=inline,
         page_size=100,
@@ -168,7 +168,7 @@ def test_issue8_7_the_report_says_the_cost_is_unknown(folder: RunFolder) -> None
         report,
         all_examples=lines(2),
         history=pl.DataFrame(),
-        outputs=outputs_document(summary, *frames(2)),
+        outputs=OutputsDocument(summary, *frames(2)),
         links=Links(),
     )
     markdown, html = folder.report_md.read_text(), folder.report_html.read_text()
