@@ -1,6 +1,7 @@
 """eval_examples: the config's datasets, validated and stored with their content hashes."""
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -16,9 +17,9 @@ from eval_assets.resources import EvalProject, ExampleOptions
 EXAMPLES_COMPLETE = "examples_complete"
 
 
-def example_rows(plan: EvalPlan, keys: dict[str, Any]) -> list[dict[str, Any]]:
-    """One examples row per selected example."""
-    return [
+def example_rows(plan: EvalPlan, keys: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """One examples row per selected example, made as :func:`warehouse.frame` takes them (a batch at a time)."""
+    return (
         {
             **keys,
             "dataset": example.dataset,
@@ -32,7 +33,7 @@ def example_rows(plan: EvalPlan, keys: dict[str, Any]) -> list[dict[str, Any]]:
             "metadata_json": json.dumps(example.metadata) if example.metadata else None,
         }
         for example in plan.examples
-    ]
+    )
 
 
 def completeness(plan: EvalPlan, stored: int) -> dg.AssetCheckResult:
@@ -67,16 +68,16 @@ def eval_examples(
     if config.limit is not None:
         context.log.info(f"smoke run: the first {config.limit} examples of each dataset ({len(plan.examples)} in all)")
     keys = lineage(context, plan, eval_date, project.git_sha())
-    rows = example_rows(plan, keys)
+    examples = wh.frame("examples", example_rows(plan, keys))
     with open_warehouse(warehouse) as conn:
-        wh.replace_partition(conn, eval_date, config_name, {"examples": wh.frame("examples", rows)})
+        wh.replace_partition(conn, eval_date, config_name, {"examples": examples})
         stored = wh.count_partition(conn, "examples", eval_date, config_name)
     # The cell's previous report describes answers that are now being replaced.
     project.run_folder(eval_date, config_name).clear_reports()
     hashes = {name: dataset.content_hash for name, dataset in plan.datasets.items()}
     return dg.MaterializeResult(
         metadata={
-            "examples": dg.MetadataValue.int(len(rows)),
+            "examples": dg.MetadataValue.int(examples.height),
             "dataset_hashes": dg.MetadataValue.json(hashes),
             "config_hash": plan.config.content_hash,
             "git_sha": keys["git_sha"],

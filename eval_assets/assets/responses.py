@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -50,36 +50,32 @@ def response_calls(plan: EvalPlan, eval_date: dt.date) -> list[ModelCall]:
     ]
 
 
-def response_rows(plan: EvalPlan, outcomes: Sequence[CallOutcome], keys: dict[str, Any]) -> list[dict[str, Any]]:
-    """One responses row per outcome."""
-    rows = []
+def response_rows(plan: EvalPlan, outcomes: Sequence[CallOutcome], keys: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """One responses row per outcome, made as :func:`warehouse.frame` takes them (a batch at a time)."""
     for outcome in outcomes:
         dataset, example_id, repeat = cast(tuple[str, str, int], outcome.call.key)
-        rows.append(
-            {
-                **keys,
-                "dataset": dataset,
-                "dataset_hash": plan.datasets[dataset].content_hash,
-                "example_id": example_id,
-                "repeat_index": repeat,
-                "model_id": outcome.call.model.id,
-                "model_version": outcome.model_version,
-                "request_hash": outcome.call.request_hash,
-                "output_text": outcome.text,
-                "finish_reason": outcome.finish_reason,
-                "input_tokens": outcome.input_tokens,
-                "output_tokens": outcome.output_tokens,
-                "cost_usd": outcome.cost_usd,
-                "latency_ms": outcome.latency_ms,
-                "total_latency_ms": outcome.total_latency_ms,
-                "attempts": outcome.attempts,
-                "cached": outcome.cached,
-                "error_type": outcome.error_type,
-                "error_message": outcome.error_message,
-                "created_at": outcome.created_at,
-            }
-        )
-    return rows
+        yield {
+            **keys,
+            "dataset": dataset,
+            "dataset_hash": plan.datasets[dataset].content_hash,
+            "example_id": example_id,
+            "repeat_index": repeat,
+            "model_id": outcome.call.model.id,
+            "model_version": outcome.model_version,
+            "request_hash": outcome.call.request_hash,
+            "output_text": outcome.text,
+            "finish_reason": outcome.finish_reason,
+            "input_tokens": outcome.input_tokens,
+            "output_tokens": outcome.output_tokens,
+            "cost_usd": outcome.cost_usd,
+            "latency_ms": outcome.latency_ms,
+            "total_latency_ms": outcome.total_latency_ms,
+            "attempts": outcome.attempts,
+            "cached": outcome.cached,
+            "error_type": outcome.error_type,
+            "error_message": outcome.error_message,
+            "created_at": outcome.created_at,
+        }
 
 
 def error_rate_check(outcomes: Sequence[CallOutcome], max_error_rate: float, resume_hint: str) -> dg.AssetCheckResult:
@@ -152,16 +148,16 @@ def model_responses(
         context, "model_responses", calls, eval_config, warehouse=warehouse, llm=llm, use_cache=config.use_cache
     )
     outcomes = stage.outcomes
-    rows = response_rows(plan, outcomes, keys)
+    responses = wh.frame("responses", response_rows(plan, outcomes, keys))
     with open_warehouse(warehouse) as conn:
-        wh.replace_partition(conn, eval_date, config_name, {"responses": wh.frame("responses", rows)})
+        wh.replace_partition(conn, eval_date, config_name, {"responses": responses})
     resume = (
         f"Answers received are stored; once the provider is healthy, rerun the partition "
         f"(eval-assets run --config {config_name} --date {eval_date}) and only missing calls are made."
     )
     return dg.MaterializeResult(
         metadata={
-            "responses": dg.MetadataValue.int(len(rows)),
+            "responses": dg.MetadataValue.int(responses.height),
             "errors": dg.MetadataValue.int(sum(not o.ok for o in outcomes)),
             "cached": dg.MetadataValue.int(sum(o.cached for o in outcomes)),
             "provider_calls": dg.MetadataValue.int(sum(o.attempts for o in outcomes)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import polars as pl
 import pytest
@@ -120,3 +120,30 @@ def test_a_list_column_holds_what_polars_makes_of_the_values(tags: object) -> No
     rows = [{**row, "tags": ["ok"]}, {**row, "tags": tags}]
     expected = _outcome(lambda: pl.Series("tags", [["ok"], tags], dtype=pl.List(pl.String)).to_list())
     assert _outcome(lambda: wh.frame("scores", rows).get_column("tags").to_list()) == expected
+
+
+def test_rows_made_lazily_become_one_frame_a_batch_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("eval_assets.warehouse.rows.BATCH_ROWS", 4)
+    made: list[int] = []
+
+    def lazily(count: int) -> Iterator[dict[str, object]]:
+        for row in rows_of(count):
+            made.append(row["n"])  # type: ignore[arg-type]
+            yield row
+
+    assert wh.frame("metrics", lazily(10)).equals(wh.frame("metrics", rows_of(10)))
+    assert made == list(range(10))
+    assert wh.frame("metrics", lazily(0)).equals(wh.frame("metrics", []))
+    assert wh.frame("metrics", lazily(0)).columns == [c.name for c in wh.TABLES["metrics"]]
+
+
+def test_a_bad_row_in_a_later_batch_is_named_by_its_place_among_all_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("eval_assets.warehouse.rows.BATCH_ROWS", 4)
+    rows = rows_of(10)
+    rows[9] = {**rows[9], "run_id": None}
+    rows[6] = {k: v for k, v in rows[6].items() if k != "value"} | {"valeu": 1.0}
+    with pytest.raises(wh.RowError, match=r"metrics row 6: unknown column\(s\) 'valeu'"):
+        wh.frame("metrics", iter(rows))
+    del rows[6]  # the null in the last row is now row 8
+    with pytest.raises(wh.RowError, match=r"metrics row 8: column\(s\) run_id may not be null"):
+        wh.frame("metrics", iter(rows))
