@@ -19,6 +19,7 @@ from eval_assets.assets.common import (
 )
 from eval_assets.assets.replay import budget_check, budget_check_spec, replay_stage
 from eval_assets.errors import InvalidInputError
+from eval_assets.llm.cache import cache_row
 from eval_assets.llm.calls import CallOutcome, ModelCall, build_call, repeat_model
 from eval_assets.llm.guards import SKIPPED_BUDGET, SKIPPED_CIRCUIT_OPEN
 from eval_assets.project import EvalPlan
@@ -60,21 +61,12 @@ def response_rows(plan: EvalPlan, outcomes: Sequence[CallOutcome], keys: dict[st
             "dataset_hash": plan.datasets[dataset].content_hash,
             "example_id": example_id,
             "repeat_index": repeat,
-            "model_id": outcome.call.model.id,
-            "model_version": outcome.model_version,
-            "request_hash": outcome.call.request_hash,
-            "output_text": outcome.text,
-            "finish_reason": outcome.finish_reason,
-            "input_tokens": outcome.input_tokens,
-            "output_tokens": outcome.output_tokens,
-            "cost_usd": outcome.cost_usd,
-            "latency_ms": outcome.latency_ms,
+            **cache_row(outcome),  # the answer as the cache keeps it, then what only this row says
             "total_latency_ms": outcome.total_latency_ms,
             "attempts": outcome.attempts,
             "cached": outcome.cached,
             "error_type": outcome.error_type,
             "error_message": outcome.error_message,
-            "created_at": outcome.created_at,
         }
 
 

@@ -102,7 +102,7 @@ class ResponseCache:
 
 
 def cache_row(outcome: CallOutcome) -> dict[str, Any]:
-    """The cache row of a successful outcome (a ``response_cache`` row, also a journal line)."""
+    """The cache row of an outcome (a ``response_cache`` row, a journal line, and part of a responses row)."""
     return {
         "request_hash": outcome.call.request_hash,
         "model_id": outcome.call.model.id,
