@@ -42,7 +42,8 @@ def stability_lines(ledger: pl.DataFrame) -> list[StabilityLine]:
     if ledger.is_empty():
         return []
     rank = {name: i for i, name in enumerate(LISTED)}
-    rows = [r for r in ledger.iter_rows(named=True) if r["stability"] in rank]
+    # Polars picks the few listed rows: a dict per row of the whole ledger took seconds at 100,000 examples.
+    rows = list(ledger.filter(ledger.get_column("stability").is_in(LISTED)).iter_rows(named=True))
     rows.sort(key=lambda r: (rank[r["stability"]], r["dataset"], r["example_id"], r["scorer"]))
     return [
         StabilityLine(
