@@ -23,7 +23,8 @@ machine unless ``--enforce-targets`` is given):
   cache [< 3 s].
 * ``small``: a fresh data directory with 10 examples [< 5 s].
 * ``big``: 100,000 examples (5 ms latency so the replay is short; memory does not depend on latency):
-  peak RSS [<= 300 MB] and report.html size [<= 2 MB].
+  peak RSS [<= 300 MB] and report.html size [<= 2 MB], and each step's time and RSS (at its start, its
+  peak, at its end; sampled every 20 ms, steps read from the run's Dagster event log).
 
 Medians over ``--repeats`` (1 by default: each scenario is long on a shared 2-core machine).
 """
@@ -38,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,6 +216,64 @@ class CliRun:
     after_last_s: float | None
     report_mb: float
     code: int
+    rss_samples: list[tuple[float, float]] = field(default_factory=list)  # (wall-clock time, MB), every 20 ms
+
+
+class RssSampler(threading.Thread):
+    """The resident set of a process, read from /proc every 20 ms until it exits (Linux; nothing elsewhere)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[tuple[float, float]] = []
+
+    def run(self) -> None:
+        status = Path(f"/proc/{self.pid}/status")
+        while True:
+            try:
+                text = status.read_text()
+            except OSError:
+                return  # reaped
+            kb = next((line.split()[1] for line in text.splitlines() if line.startswith("VmRSS:")), None)
+            if kb is None:  # a zombie has no resident set
+                return
+            self.samples.append((time.time(), int(kb) / 1024))
+            time.sleep(0.02)
+
+
+def stage_memory(home: Path, samples: list[tuple[float, float]]) -> list[tuple[str, float, float, float, float]]:
+    """Per step of every run in ``home``: (step, seconds, RSS at its start, its peak, RSS at its end) in MB."""
+    import dagster as dg
+
+    if not samples:
+        return []
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            records = [record for run in reversed(instance.get_runs()) for record in instance.all_logs(run.run_id)]
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+
+    def at(moment: float) -> float:
+        before = [mb for when, mb in samples if when <= moment]
+        return before[-1] if before else samples[0][1]
+
+    steps, started = [], {}
+    for record in records:
+        event = record.dagster_event
+        if event is None or record.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[record.step_key] = record.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and record.step_key in started:
+            begin, end = started.pop(record.step_key), record.timestamp
+            peak = max((mb for when, mb in samples if begin <= when <= end), default=at(end))
+            steps.append((record.step_key, end - begin, at(begin), peak, at(end)))
+    return steps
 
 
 def run_cli(data: Path, server: Server, latency_ms: float) -> CliRun:
@@ -222,8 +282,11 @@ def run_cli(data: Path, server: Server, latency_ms: float) -> CliRun:
     cmd += ["--date", DATE, "--quiet"]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env=_env(), cwd=data.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sampler = RssSampler(proc.pid)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     ended = time.monotonic()
+    sampler.join()
     out, err = proc.stdout.read() if proc.stdout else b"", proc.stderr.read() if proc.stderr else b""
     proc.returncode = os.waitstatus_to_exitcode(status)
     log = server.stop()
@@ -243,6 +306,7 @@ def run_cli(data: Path, server: Server, latency_ms: float) -> CliRun:
         after_last_s=None if last is None else ended - last,
         report_mb=report.stat().st_size / 1e6 if report.exists() else float("nan"),
         code=proc.returncode,
+        rss_samples=sampler.samples,
     )
 
 
@@ -360,9 +424,14 @@ def scenario_big(items: int, missed: list[str]) -> None:
         with Server(latency, tmp / "server.json") as server:
             data = make_data_dir(tmp, items, server.base_url, 64)
             run = run_cli(data, server, latency)
+        steps = stage_memory(data.parent / ".dagster_home", run.rss_samples)
     print(f"\nbig: {items:,} examples, c64, {latency:g} ms   exit code {run.code}   requests {run.requests:,}")
     print(f"  wall {fmt(run.wall_s)}   CPU {fmt(run.cpu_s)}   start -> first request {fmt(run.before_first_s)}")
     print(f"  replay span {fmt(run.replay_span_s)}   last response -> exit {fmt(run.after_last_s)}")
+    if steps:
+        print("  step                        seconds   RSS at start -> peak -> at end (MB)")
+    for step, seconds, begin, peak, end in steps:
+        print(f"    {step:26s}{seconds:8.2f}   {begin:6.0f} -> {peak:6.0f} -> {end:6.0f}")
     rss_ok, report_ok = run.peak_rss_mb <= TARGETS["big_rss_mb"], run.report_mb <= TARGETS["report_mb"]
     figure("peak RSS", f"{run.peak_rss_mb:.0f} MB", f"<= {TARGETS['big_rss_mb']:.0f} MB", rss_ok)
     figure("report.html", f"{run.report_mb:.2f} MB", f"<= {TARGETS['report_mb']} MB", report_ok)
