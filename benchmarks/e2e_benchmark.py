@@ -247,16 +247,8 @@ def stage_memory(home: Path, samples: list[tuple[float, float]]) -> list[tuple[s
 
     if not samples:
         return []
-    previous = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
-    try:
-        with dg.DagsterInstance.get() as instance:
-            records = [record for run in reversed(instance.get_runs()) for record in instance.all_logs(run.run_id)]
-    finally:
-        if previous is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = previous
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = [record for run in reversed(instance.get_runs()) for record in instance.all_logs(run.run_id)]
 
     def at(moment: float) -> float:
         before = [mb for when, mb in samples if when <= moment]

@@ -41,8 +41,6 @@ def frame(table: str, rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     remaining = iter(rows)
     while batch := list(islice(remaining, BATCH_ROWS)):
         parts.append(_batch_frame(table, batch, columns, offset=BATCH_ROWS * len(parts)))
-    if len(parts) == 1:
-        return parts[0]
     return pl.concat(parts) if parts else _batch_frame(table, [], columns, offset=0)
 
 
